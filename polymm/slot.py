@@ -23,7 +23,7 @@ class LatestSlot(Generic[T]):
     the counters are written under the lock and may be read from any thread.
     """
 
-    __slots__ = ("_lock", "_value", "_full", "_wake", "name", "published", "replaced", "taken")
+    __slots__ = ("_full", "_lock", "_value", "_wake", "name", "published", "replaced", "taken")
 
     def __init__(self, name: str, wake: Callable[[], None] | None = None) -> None:
         self.name = name

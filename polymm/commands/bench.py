@@ -1,0 +1,59 @@
+"""``bin/polymm bench [SCENARIO ...] [--json]``: the benchmark suite (also ``make bench``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any
+
+from polymm.errors import PolymmError
+
+HELP = "run benchmark scenarios and print their figures"
+SCENARIOS = ("sign", "decode", "ingest", "tick_to_order", "rest", "eventlog", "metrics")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                   help=f"scenarios to run (default all): {', '.join(SCENARIOS)}")
+    p.add_argument("--json", action="store_true", help="one JSON object per line only")
+    p.add_argument("--repeats", type=int, default=5, help="runs per figure (median, min, max)")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = args.scenarios or list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise PolymmError(f"unknown scenario(s) {', '.join(unknown)}; "
+                          f"choose from {', '.join(SCENARIOS)}")
+    if args.repeats < 1:
+        raise PolymmError(f"--repeats: expected >= 1, got {args.repeats}")
+    failed = 0
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        try:
+            result = module.measure(args.repeats)
+        except Exception as exc:  # one broken scenario must not hide the others' figures
+            failed += 1
+            print(json.dumps({"scenario": name, "error": f"{type(exc).__name__}: {exc}"}),
+                  flush=True)
+            continue
+        obj = result.as_json()
+        print(json.dumps(obj), flush=True)
+        if not args.json:
+            print(table(obj, getattr(module, "TARGETS", {})), file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+def table(obj: dict[str, Any], targets: dict[str, str]) -> str:
+    spread = obj.get("spread", {})
+    rows = [f"== {obj['scenario']} ({obj.get('machine', '')})"]
+    for key, value in obj.items():
+        if key in ("scenario", "spread", "machine"):
+            continue
+        lo_hi = spread.get(key)
+        rng = f"  [{lo_hi[0]} .. {lo_hi[1]}]" if lo_hi else ""
+        tgt = f"  target {targets[key]}" if key in targets else ""
+        rows.append(f"  {key:<24} {value}{rng}{tgt}")
+    return "\n".join(rows)

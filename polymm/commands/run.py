@@ -1,0 +1,160 @@
+"""``bin/polymm run``: the bot, by default against a simulated venue it starts itself."""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from polymm.errors import ConfigError, PolymmError
+
+HELP = "run the market maker (default: against a simulated venue started as a child process)"
+logger = logging.getLogger("polymm.run")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="config file (default conf/default.yaml)")
+    p.add_argument("--duration", type=float, help="stop by itself after this many seconds")
+    p.add_argument("--venue-url", help="use an already running simulated venue at this URL")
+    p.add_argument("--live", action="store_true",
+                   help="trade on Polymarket (also needs mode: live in the config)")
+    p.add_argument("--faults", help="fault profile for the simulated venue it starts")
+    p.add_argument("--seed", type=int, help="seed for the simulated venue it starts")
+    p.add_argument("--window-seconds", type=int, help="window length of the simulated venue")
+    p.add_argument("--summary", default="var/run-summary.json",
+                   help="where to write the run summary JSON (default var/run-summary.json)")
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.duration is not None and args.duration <= 0:
+        raise PolymmError(f"--duration: expected > 0 seconds, got {args.duration}")
+    if args.window_seconds is not None and args.window_seconds < 10:
+        raise PolymmError(f"--window-seconds: expected >= 10, got {args.window_seconds}")
+
+
+def load(args: argparse.Namespace) -> Any:
+    from polymm.config import load_config
+
+    overrides: dict[str, object] = {}
+    if args.seed is not None:
+        overrides["sim.seed"] = args.seed
+    if args.window_seconds is not None:
+        overrides["sim.window_seconds"] = args.window_seconds
+    if args.faults is not None:
+        overrides["sim.faults"] = args.faults
+    cfg = load_config(args.config, overrides=overrides)
+    live = cfg.mode == "live"
+    if live != bool(args.live):
+        raise ConfigError([f"mode: the config says mode: {cfg.mode} but --live was "
+                           f"{'given' if args.live else 'not given'}; both must agree"])
+    if live and args.venue_url:
+        raise ConfigError(["--venue-url: not allowed with --live"])
+    return cfg
+
+
+def setup_logging(cfg: Any) -> None:
+    logging.basicConfig(
+        level=getattr(logging, str(cfg.logging.level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-5s [%(threadName)s] %(name)s: %(message)s",
+        stream=sys.stderr)
+    # SIGUSR1 dumps every thread's stack (a hung bot explains itself).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    cfg = load(args)
+    setup_logging(cfg)
+    sim = None
+    sim_url = args.venue_url
+    try:
+        if sim_url is None and cfg.sim.enabled and cfg.mode != "live":
+            from sim.process import SimProcess
+
+            sim = SimProcess(sim_args(cfg))
+            sim.start()
+            sim_url = sim.base_url
+            logger.info("simulated venue at %s", sim_url)
+        return _run_bot(cfg, args, sim_url, sim)
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+def sim_args(cfg: Any) -> list[str]:
+    s = cfg.sim
+    out = ["--window-seconds", str(s.window_seconds), "--seed", str(s.seed),
+           "--assets", ",".join(s.assets)]
+    if s.faults:
+        out += ["--faults", s.faults]
+    return out
+
+
+def _run_bot(cfg: Any, args: argparse.Namespace, sim_url: str | None, sim: Any) -> int:
+    from polymm.metrics import build_metrics
+    from polymm.supervisor import Supervisor
+    from polymm.wiring import build_venue
+
+    venue = build_venue(cfg, sim_url)
+    metrics = build_metrics(cfg)
+    sup = Supervisor(cfg, venue, metrics=metrics)
+
+    def _stop(signum: int, _frame: Any) -> None:
+        logger.info("signal %d: stopping", signum)
+        sup.stop_event.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    started = time.time()
+    try:
+        sup.start()
+        sup.run(args.duration)
+    finally:
+        result = sup.shutdown()
+        if metrics is not None:
+            metrics.close()
+    summary = build_summary(sup, result, sim, started)
+    text = json.dumps(summary, indent=2, sort_keys=True)
+    print(text)
+    path = Path(args.summary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+    ok = (summary["open_orders_after_shutdown"] == 0 and not sup.crashed_critical()
+          and summary.get("actors_left", 0) == 0)
+    return 0 if ok else 1
+
+
+def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) -> dict[str, Any]:
+    stats = result.get("stats", {})
+    summary: dict[str, Any] = {
+        "duration_s": round(time.time() - started, 1),
+        "orders_posted": stats.get("orders_posted", 0),
+        "orders_canceled": stats.get("orders_canceled", 0),
+        "rejects": stats.get("rejects", {}),
+        "fills": stats.get("fills", 0),
+        "duplicate_orders": stats.get("duplicate_orders", 0),
+        "unknown_orders": stats.get("unknown_orders", 0),
+        "events_logged": result.get("events_logged", 0),
+        "reconnects": result.get("reconnects", 0),
+        "restarts": dict(sup.restarts),
+        "crashed": list(sup.crashed),
+        "open_orders_after_shutdown": result.get("open_orders_after_shutdown", -1),
+        "actors_left": result.get("actors_left", 0),
+        "faults_injected": {},
+    }
+    if sim is not None:
+        try:
+            st = sim.state()
+            summary["faults_injected"] = st.get("faults_injected", {})
+            summary["venue"] = {k: st.get(k) for k in ("orders_received", "orders_accepted",
+                                                       "duplicate_orders", "fills",
+                                                       "signature_failures", "auth_failures")}
+        except Exception as exc:
+            summary["faults_injected"] = {"error": str(exc)}
+    return summary

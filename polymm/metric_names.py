@@ -1,0 +1,92 @@
+"""The one table of metric names: nothing is emitted that is not in it.
+
+Full StatsD names are ``<prefix>.<name>[.<dim>]`` with prefix ``polymm.<mode>.<instance>``;
+the dimension (a feed, a market alias, a reason, an actor) always sits last. Units are in the
+names (``_ms``, ``_pips``, ``_shares``, ``_usd``). The Grafana dashboard in ``conf/grafana/`` is
+checked against this table by a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDef:
+    name: str
+    kind: str  # counter | gauge | timer
+    unit: str
+    dim: str  # "" | feed | market | reason | actor | side | op
+    meaning: str
+
+
+COUNTER, GAUGE, TIMER = "counter", "gauge", "timer"
+
+TABLE: tuple[MetricDef, ...] = (
+    # feeds
+    MetricDef("feed.ws_message_lag_ms", TIMER, "ms", "feed",
+              "now - venue timestamp of a received message (market and price feeds)"),
+    MetricDef("feed.messages", COUNTER, "messages", "feed", "frames received"),
+    MetricDef("feed.bytes", COUNTER, "bytes", "feed", "bytes received"),
+    MetricDef("feed.decode_errors", COUNTER, "frames", "feed", "frames rejected by the decoder"),
+    MetricDef("feed.reconnects", COUNTER, "connects", "feed", "reconnects after a loss"),
+    MetricDef("feed.silent_sockets", COUNTER, "events", "feed",
+              "open sockets that stopped delivering data (liveness)"),
+    MetricDef("feed.resyncs", COUNTER, "events", "feed", "book/user resyncs requested"),
+    MetricDef("feed.connected", GAUGE, "bool", "feed", "1 while the feed is connected"),
+    # discovery
+    MetricDef("discovery.polls", COUNTER, "requests", "", "Gamma polls"),
+    MetricDef("discovery.errors", COUNTER, "requests", "", "failed Gamma polls"),
+    MetricDef("discovery.changes", COUNTER, "events", "", "MarketsChanged emitted"),
+    MetricDef("discovery.markets", GAUGE, "markets", "", "markets being traded"),
+    # state
+    MetricDef("state.events_applied", COUNTER, "events", "", "feed events applied"),
+    MetricDef("state.apply_errors", COUNTER, "events", "", "events that failed to apply"),
+    MetricDef("state.snapshots_published", COUNTER, "snapshots", "", "snapshots put in the slot"),
+    MetricDef("state.snapshots_coalesced", COUNTER, "snapshots", "",
+              "snapshots replaced in the slot before the quoter took them"),
+    MetricDef("state.checksum_mismatches", COUNTER, "events", "",
+              "book best bid/ask disagreed with the venue's: resync"),
+    # quoter
+    MetricDef("quoter.build_ms", TIMER, "ms", "", "time to build desired quotes"),
+    MetricDef("quoter.errors", COUNTER, "events", "", "strategy exceptions"),
+    MetricDef("quoter.gated", COUNTER, "changes", "reason", "a market became gated, by reason"),
+    MetricDef("quoter.gated_markets", GAUGE, "markets", "reason", "markets gated now, by reason"),
+    MetricDef("quoter.fair_pips", GAUGE, "pips", "market", "fair value of Up"),
+    MetricDef("quoter.half_spread_pips", GAUGE, "pips", "market", "quoted half spread"),
+    # order manager
+    MetricDef("orders.diff_ms", TIMER, "ms", "", "time to diff desired against live orders"),
+    MetricDef("orders.sign_lock_wait_ms", TIMER, "ms", "", "wait for the signing lock"),
+    MetricDef("orders.sign_ms", TIMER, "ms", "", "build + sign time per order"),
+    MetricDef("orders.order_submit_latency_ms", TIMER, "ms", "op",
+              "REST round trip of a post or cancel batch (op = post | cancel)"),
+    MetricDef("orders.tick_to_order_ms", TIMER, "ms", "",
+              "receive time of the causing event to the moment the order bytes were sent"),
+    MetricDef("orders.batch_size", TIMER, "orders", "op", "orders per REST batch"),
+    MetricDef("orders.posted", COUNTER, "orders", "", "orders accepted by the venue"),
+    MetricDef("orders.canceled", COUNTER, "orders", "", "orders canceled"),
+    MetricDef("orders.rejects", COUNTER, "orders", "reason", "orders refused, by reason"),
+    MetricDef("orders.unknown_resolved", COUNTER, "orders", "",
+              "orders whose POST outcome was unknown, resolved"),
+    MetricDef("orders.unknown_orders", COUNTER, "orders", "",
+              "orders at the venue the bot did not send (canceled)"),
+    MetricDef("orders.fills", COUNTER, "fills", "", "fills of our orders"),
+    MetricDef("orders.heartbeat_ms", TIMER, "ms", "", "dead-man heartbeat round trip"),
+    MetricDef("orders.heartbeat_errors", COUNTER, "requests", "", "failed heartbeats"),
+    MetricDef("orders.rate_budget_remaining", GAUGE, "tokens", "op",
+              "per-signer rate budget left (op = order | cancel)"),
+    MetricDef("orders.open", GAUGE, "orders", "", "open orders"),
+    # positions and risk
+    MetricDef("risk.inventory_shares", GAUGE, "shares", "market",
+              "net inventory Up - Down per market"),
+    MetricDef("risk.notional_usd", GAUGE, "usd", "", "worst-case notional"),
+    MetricDef("risk.pnl_usd", GAUGE, "usd", "", "PnL marked to fair"),
+    MetricDef("risk.kill_switch", GAUGE, "bool", "", "1 while the kill switch is on"),
+    MetricDef("risk.trims", COUNTER, "orders", "reason", "posts trimmed or dropped by a limit"),
+    # actor health
+    MetricDef("actors.mailbox_depth", GAUGE, "messages", "actor", "mailbox depth per actor"),
+    MetricDef("eventlog.backlog", GAUGE, "events", "", "events waiting to be written"),
+    MetricDef("eventlog.written", COUNTER, "events", "", "events written"),
+)
+
+BY_NAME: dict[str, MetricDef] = {m.name: m for m in TABLE}

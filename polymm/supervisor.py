@@ -1,0 +1,280 @@
+"""The supervisor: plain code in the main thread that starts, watches and stops the actors.
+
+Start-up is one readable function in a fixed order with a ``ping`` after each start; shutdown is
+the reverse, cancel-all first, with a final check that no actor is left (Mopidy's habit).
+``ask`` is used only here, always with a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pykka
+
+from messages import DesiredQuotes, FeedStatus, QuoteSnapshot, SlotReady, TimerTick
+from polymm.slot import LatestSlot
+from polymm.ticker import Ticker
+from polymm.wiring import Venue, build_venue
+
+logger = logging.getLogger(__name__)
+
+ASK_TIMEOUT_S = 10.0
+STATE_TICK_S = 0.25
+
+
+def apply_runtime(runtime: Any) -> None:
+    """GIL switch interval and CPU affinity from the ``runtime`` config section."""
+    sys.setswitchinterval(runtime.switch_interval_s)
+    if runtime.cpu_affinity and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(runtime.cpu_affinity))
+    logger.info("runtime: switch interval %.4f s, cpu affinity %s", sys.getswitchinterval(),
+                sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a")
+
+
+@dataclass
+class Actors:
+    """Refs of the running actors, in start order."""
+
+    refs: dict[str, pykka.ActorRef[Any]] = field(default_factory=dict)
+
+    def add(self, name: str, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
+        self.refs[name] = ref
+        return ref
+
+
+class Supervisor:
+    """Owns the actor graph for one run of the bot.
+
+    Thread ownership: everything here belongs to the main thread, except ``stop_event`` which
+    signal handlers and tests set from anywhere.
+    """
+
+    def __init__(self, config: Any, venue: Venue | None = None, *, metrics: Any = None,
+                 status_interval_s: float | None = None) -> None:
+        self.config = config
+        self.venue = venue or build_venue(config)
+        self.metrics = metrics
+        self.stop_event = threading.Event()
+        self.actors = Actors()
+        self.quote_slot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
+        self.desired_slot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
+        self.event_log: Any = None
+        self._tickers: list[Ticker] = []
+        self._status_interval_s = (status_interval_s if status_interval_s is not None
+                                   else config.logging.status_interval_s)
+        self.crashed: list[str] = []
+        self.restarts: dict[str, int] = {}
+        self.shutdown_result: dict[str, Any] = {}
+
+    # -- start -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every actor in dependency order, pinging each, so errors surface here."""
+        from actors.event_log import EventLog
+        from actors.order_manager import OrderManager
+        from trading.state import StateModel
+
+        from actors.quoter import Quoter
+        from actors.state import State
+
+        cfg = self.config
+        apply_runtime(cfg.runtime)
+        v = self.venue
+        if cfg.event_log.enabled:
+            self.event_log = EventLog.start(cfg.event_log).proxy()
+            self.event_log.ping().get(ASK_TIMEOUT_S)
+            log_sink = self.event_log_sink()
+        else:
+            log_sink = None
+
+        model = StateModel(owner=v.creds.api_key, vol_halflife_s=cfg.quoter.vol_halflife_s,
+                           vol_floor_per_sqrt_s=cfg.quoter.vol_floor_per_sqrt_s)
+        self.actors.add("state", State.start(
+            model=model, quote_slot=self.quote_slot, resync=self._resync,
+            event_log=log_sink, metrics=self.metrics))
+        self._ping("state")
+        quoter = self.actors.add("quoter", Quoter.start(
+            params=cfg.quoter, limits=cfg.risk, in_slot=self.quote_slot,
+            out_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
+        self.quote_slot.bind(lambda: quoter.tell(SlotReady()))
+        self._ping("quoter")
+        om = self.actors.add("order_manager", OrderManager.start(
+            params=cfg.order_manager, limits=cfg.risk, signer=v.signer, client=v.client,
+            owner=v.creds.api_key, maker=v.maker, signature_type=cfg.venue.signature_type,
+            desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
+        self.desired_slot.bind(lambda: om.tell(SlotReady()))
+        self._ping("order_manager")
+        for name in ("user_feed", "market_feed", "price_feed", "discovery"):
+            self._start_io(name)
+        self._tickers.append(Ticker(STATE_TICK_S, self._tick_state, name="state").start())
+
+    def event_log_sink(self) -> Any:
+        """The non-blocking append handle other actors use (never a proxy call per event)."""
+        return self.event_log.sink().get(ASK_TIMEOUT_S)
+
+    def _tick_state(self) -> None:
+        ref = self.actors.refs.get("state")
+        if ref is not None:
+            ref.tell(TimerTick(name="state", ts_recv_ns=time.time_ns()))
+
+    def _resync(self, token_ids: tuple[str, ...]) -> None:
+        ref = self.actors.refs.get("market_feed")
+        if ref is not None:
+            ref.proxy().resync(token_ids)
+
+    def _io_factory(self, name: str) -> pykka.ActorRef[Any]:
+        from actors.discovery import Discovery
+        from actors.market_feed import MarketFeed
+        from actors.price_feed import PriceFeed
+        from actors.user_feed import UserFeed
+
+        cfg, v, refs = self.config, self.venue, self.actors.refs
+        state = refs["state"].tell
+        om = refs["order_manager"].tell
+        if name == "user_feed":
+            return UserFeed.start(v.user_ws_url, cfg.user_feed, v.creds, [state, om],
+                                  metrics=self.metrics)
+        if name == "market_feed":
+            return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state],
+                                    metrics=self.metrics)
+        if name == "price_feed":
+            url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url
+            assets = sorted({s.asset for s in cfg.discovery.series})
+            return PriceFeed.start(url, cfg.price_feed, v.creds, assets, [state],
+                                   metrics=self.metrics)
+        if name == "discovery":
+            sinks = [refs[n].tell for n in ("state", "order_manager", "user_feed",
+                                             "market_feed", "price_feed") if n in refs]
+            return Discovery.start(v.gamma, cfg.discovery, sinks, metrics=self.metrics)
+        raise ValueError(name)
+
+    def _start_io(self, name: str) -> None:
+        self.actors.add(name, self._io_factory(name))
+        self._ping(name)
+
+    def _ping(self, name: str) -> None:
+        ref = self.actors.refs[name]
+        # A proxy attribute read is an ask through the actor's mailbox: it proves the actor runs.
+        ref.proxy().actor_urn.get(ASK_TIMEOUT_S)
+
+    # -- run ---------------------------------------------------------------------------------------
+
+    def run(self, duration_s: float | None = None) -> None:
+        """Idle on an ``Event.wait`` (so signals work) until stopped or ``duration_s`` elapses.
+
+        Watches actors: a crashed feed or discovery actor is restarted with backoff; a crashed
+        State, Quoter or OrderManager stops the run (the OrderManager's ``on_failure`` has
+        already tried a venue cancel-all).
+        """
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        next_status = time.monotonic() + self._status_interval_s
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                logger.info("supervisor: duration of %.0f s elapsed", duration_s)
+                break
+            wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - now))
+            if self.stop_event.wait(wait):
+                break
+            if not self._watch():
+                break
+            if time.monotonic() >= next_status:
+                next_status += self._status_interval_s
+                self.print_status()
+
+    def _watch(self) -> bool:
+        for name, ref in list(self.actors.refs.items()):
+            if ref.is_alive():
+                continue
+            logger.error("supervisor: actor %s died", name)
+            self.crashed.append(name)
+            if name in ("user_feed", "market_feed", "price_feed", "discovery"):
+                n = self.restarts.get(name, 0) + 1
+                self.restarts[name] = n
+                backoff = min(30.0, 0.5 * 2 ** (n - 1))
+                if self.stop_event.wait(backoff):
+                    return False
+                if name == "user_feed" and "state" in self.actors.refs:
+                    self.actors.refs["state"].tell(FeedStatus(
+                        feed="user", connected=False, reason="restart", ts_recv_ns=time.time_ns()))
+                self._start_io(name)
+                logger.warning("supervisor: restarted %s (restart %d)", name, n)
+                continue
+            logger.error("supervisor: %s is critical; stopping the bot", name)
+            return False
+        return True
+
+    def crashed_critical(self) -> bool:
+        """Whether the State, Quoter or OrderManager died during the run."""
+        return any(n in ("state", "quoter", "order_manager") for n in self.crashed)
+
+    def print_status(self) -> None:
+        from polymm.status import status_line
+
+        try:
+            line = status_line(self)
+        except Exception as exc:  # the status line must never take the bot down
+            line = f"status unavailable: {type(exc).__name__}: {exc}"
+        logger.info("%s", line)
+
+    # -- stop --------------------------------------------------------------------------------------
+
+    def shutdown(self) -> dict[str, Any]:
+        """Stop in reverse order: inputs first, then cancel-all and verify, then the rest."""
+        for t in self._tickers:
+            t.stop()
+        refs = self.actors.refs
+        for name in ("discovery", "price_feed", "market_feed"):
+            self._stop(name)
+        result: dict[str, Any] = {}
+        om = refs.get("order_manager")
+        if om is not None and om.is_alive():
+            try:
+                result = om.proxy().shutdown().get(30.0)
+            except Exception as exc:
+                logger.error("supervisor: order manager shutdown failed: %s", exc)
+                result = {"error": str(exc)}
+        if om is None or not om.is_alive() or "error" in result:
+            result.update(self._venue_cancel_all())
+        self.shutdown_result = result
+        for name in ("order_manager", "user_feed", "quoter", "state"):
+            self._stop(name)
+        if self.event_log is not None:
+            try:
+                self.event_log.flush().get(ASK_TIMEOUT_S)
+            except Exception as exc:
+                logger.error("supervisor: event log flush failed: %s", exc)
+            self.event_log.actor_ref.stop(timeout=ASK_TIMEOUT_S)
+        left = [r for r in pykka.ActorRegistry.get_all()]
+        if left:
+            logger.error("supervisor: actors still alive after shutdown: %s", left)
+            pykka.ActorRegistry.stop_all(timeout=ASK_TIMEOUT_S)
+        result["actors_left"] = len(left)
+        return result
+
+    def _venue_cancel_all(self) -> dict[str, Any]:
+        """Last resort when the OrderManager could not: cancel-all straight from here."""
+        try:
+            self.venue.client.cancel_all()
+            left = self.venue.client.open_orders()
+            return {"open_orders_after_shutdown": len(left), "cancel_all": "supervisor"}
+        except Exception as exc:
+            logger.error("supervisor: venue cancel-all failed: %s", exc)
+            return {"open_orders_after_shutdown": -1, "cancel_all_error": str(exc)}
+
+    def _stop(self, name: str) -> None:
+        ref = self.actors.refs.get(name)
+        if ref is None:
+            return
+        try:
+            ref.stop(timeout=ASK_TIMEOUT_S)
+        except pykka.ActorDeadError:
+            pass
+        except Exception as exc:
+            logger.error("supervisor: stopping %s failed: %s", name, exc)

@@ -1,0 +1,132 @@
+"""The venue side of a run: URLs, signing key, API credentials, REST and Gamma clients.
+
+Secrets come from the config (which reads them from the environment only). In paper mode
+against the simulated venue with no key configured, a throw-away key is generated and API
+credentials are created with L1 auth, so ``make run`` needs no credentials at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from polymm.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    clob: str
+    gamma: str
+    market_ws: str
+    user_ws: str
+    polybolt: str
+    rtds: str
+
+
+def sim_urls(base_url: str) -> Urls:
+    """The simulated venue serves everything on one port (see ``sim/``)."""
+    ws = "ws" + base_url[len("http"):]
+    return Urls(clob=base_url, gamma=f"{base_url}/gamma", market_ws=f"{ws}/ws/market",
+                user_ws=f"{ws}/ws/user", polybolt=f"{ws}/ws/prices", rtds=f"{ws}/rtds")
+
+
+def config_urls(venue_cfg: Any, sim_base_url: str | None) -> Urls:
+    """Resolve the ``venue`` section's URLs; the literal ``sim`` means the simulated venue."""
+    sim = sim_urls(sim_base_url) if sim_base_url else None
+    out = {}
+    for key, attr in (("clob", "clob_url"), ("gamma", "gamma_url"),
+                      ("market_ws", "market_ws_url"), ("user_ws", "user_ws_url"),
+                      ("polybolt", "polybolt_url"), ("rtds", "rtds_url")):
+        value = str(getattr(venue_cfg, attr))
+        if value == "sim":
+            if sim is None:
+                raise ConfigError([f"venue.{attr}: 'sim' needs a simulated venue "
+                                   "(sim.enabled or --venue-url)"])
+            value = getattr(sim, key)
+        out[key] = value
+    return Urls(**out)
+
+
+@dataclass
+class Venue:
+    """Everything that talks to the venue, built once per run on the main thread."""
+
+    urls: Urls
+    signer: Any
+    client: Any
+    gamma: Any
+    creds: Any
+    maker: str
+
+    @property
+    def market_ws_url(self) -> str:
+        return self.urls.market_ws
+
+    @property
+    def user_ws_url(self) -> str:
+        return self.urls.user_ws
+
+    @property
+    def polybolt_url(self) -> str:
+        return self.urls.polybolt
+
+    @property
+    def rtds_url(self) -> str:
+        return self.urls.rtds
+
+
+def _secret(value: Any) -> str | None:
+    if value is None:
+        return None
+    raw = getattr(value, "reveal", None)
+    return str(raw() if callable(raw) else value)
+
+
+def build_venue(config: Any, sim_base_url: str | None = None) -> Venue:
+    """Signer, credentials (from config or created with L1 auth) and clients for this run."""
+    from venue.auth import ApiCreds
+    from venue.gamma import GammaClient
+    from venue.orders import OrderSigner
+    from venue.rest import ClobClient
+
+    vc = config.venue
+    urls = config_urls(vc, sim_base_url)
+    key = _secret(vc.private_key)
+    if key is None:
+        if config.mode == "live":
+            raise ConfigError(["venue.private_key: required in live mode (use !ENV)"])
+        from eth_account import Account
+
+        key = "0x" + bytes(Account.create().key).hex()
+        logger.info("venue: paper mode without a key: using a throw-away signing key")
+    signer = OrderSigner(key, chain_id=vc.chain_id)
+    api_key, secret, passphrase = (_secret(vc.api_key), _secret(vc.api_secret),
+                                   _secret(vc.api_passphrase))
+    client = ClobClient(urls.clob, address=signer.address, creds=None,
+                        timeout_s=vc.http_timeout_s, connect_timeout_s=vc.connect_timeout_s)
+    if api_key and secret and passphrase:
+        creds = ApiCreds(api_key=api_key, secret=secret, passphrase=passphrase)
+    else:
+        creds = _l1_creds(client, key)
+    client = ClobClient(urls.clob, address=signer.address, creds=creds,
+                        timeout_s=vc.http_timeout_s, connect_timeout_s=vc.connect_timeout_s)
+    gamma = GammaClient(urls.gamma, timeout_s=max(2.0, vc.http_timeout_s))
+    maker = vc.funder or signer.address
+    return Venue(urls=urls, signer=signer, client=client, gamma=gamma, creds=creds, maker=maker)
+
+
+def _l1_creds(client: Any, key: str) -> Any:
+    """Derive existing API credentials, or create them (L1 auth), retrying briefly."""
+    last: Exception | None = None
+    for attempt in range(3):
+        for fn in (client.derive_api_key, client.create_api_key):
+            try:
+                return fn(key)
+            except Exception as exc:
+                last = exc
+        time.sleep(0.2 * (attempt + 1))  # start-up only, before any actor runs
+    raise ConfigError([f"venue.api_key: could not derive or create API credentials: {last}"])
