@@ -14,12 +14,30 @@ from collections.abc import Callable
 from typing import Any
 
 import pykka
+
+from messages import (
+    BestBidAsk,
+    BookChange,
+    BookSnapshot,
+    LastTrade,
+    OrderEvent,
+    PriceTick,
+    QuoteSnapshot,
+    TickSizeChanged,
+    TokenId,
+    TradeEvent,
+)
+from polymm.slot import LatestSlot
 from trading.state import StateModel
 
-from messages import QuoteSnapshot, TokenId
-from polymm.slot import LatestSlot
-
 logger = logging.getLogger(__name__)
+
+# Which feed a message came from, for the lag shown on the status line.
+_FEED_OF: dict[type, str] = {
+    BookSnapshot: "market", BookChange: "market", TickSizeChanged: "market",
+    LastTrade: "market", BestBidAsk: "market", PriceTick: "price",
+    OrderEvent: "user", TradeEvent: "user",
+}
 
 
 class State(pykka.ThreadingActor):
@@ -51,6 +69,7 @@ class State(pykka.ThreadingActor):
         self._now_ns = 0
         self.failed_events = 0
         self.snapshots = 0
+        self.lag_ms: dict[str, float] = {}
 
     def on_receive(self, message: Any) -> Any:
         ts = getattr(message, "ts_recv_ns", None)
@@ -59,6 +78,9 @@ class State(pykka.ThreadingActor):
             ts = self._clock_ns()
         if ts > self._now_ns:
             self._now_ns = ts
+        feed = _FEED_OF.get(type(message))
+        if feed is not None and not getattr(message, "snapshot", False):
+            self.lag_ms[feed] = ts / 1e6 - message.ts_event_ms
         if self._log is not None:
             self._log.append("in", message)
         try:
@@ -102,4 +124,17 @@ class State(pykka.ThreadingActor):
             "failed_events": self.failed_events,
             "snapshots": self.snapshots,
             "snapshots_replaced": self._slot.replaced,
+        }
+
+    def status(self) -> dict[str, Any]:
+        """Markets (tops, inventory, time to close), feed health and lags, PnL."""
+        m = self._model
+        pnl, unmarked = m.pnl_micro()
+        return {
+            "markets": m.market_summaries(self._now_ns // 1_000_000),
+            "feeds": {f: m.feed_up(f) for f in ("market", "user", "price")},
+            "lags_ms": dict(self.lag_ms),
+            "pnl_usd": pnl / 1e6, "pnl_unmarked": unmarked,
+            "fills": m.positions.fills, "kill_switch": m.kill_switch,
+            **self.summary(),
         }

@@ -13,7 +13,7 @@ def _ask(sup: Any, name: str, method: str, timeout: float = 2.0) -> Any:
     ref = sup.actors.refs.get(name)
     if ref is None or not ref.is_alive():
         return None
-    return getattr(ref.proxy(), method)().get(timeout)
+    return getattr(ref.proxy(), method)().get(timeout=timeout)
 
 
 def status_line(sup: Any) -> str:

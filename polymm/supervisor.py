@@ -18,6 +18,7 @@ from typing import Any
 import pykka
 
 from messages import DesiredQuotes, FeedStatus, QuoteSnapshot, SlotReady, TimerTick
+from polymm.redact import SELF, redacting_sinks
 from polymm.slot import LatestSlot
 from polymm.ticker import Ticker
 from polymm.wiring import Venue, build_venue
@@ -78,22 +79,27 @@ class Supervisor:
         """Start every actor in dependency order, pinging each, so errors surface here."""
         from actors.event_log import EventLog
         from actors.order_manager import OrderManager
-        from trading.state import StateModel
 
         from actors.quoter import Quoter
         from actors.state import State
+        from trading.state import StateModel
 
         cfg = self.config
         apply_runtime(cfg.runtime)
         v = self.venue
         if cfg.event_log.enabled:
             self.event_log = EventLog.start(cfg.event_log).proxy()
-            self.event_log.ping().get(ASK_TIMEOUT_S)
+            self.event_log.ping().get(timeout=ASK_TIMEOUT_S)
             log_sink = self.event_log_sink()
         else:
             log_sink = None
 
-        model = StateModel(owner=v.creds.api_key, vol_halflife_s=cfg.quoter.vol_halflife_s,
+        if log_sink is not None:
+            from polymm.replay import params_record
+
+            log_sink.append("start", params_record(cfg.quoter, cfg.risk, cfg.order_manager,
+                                                   SELF))
+        model = StateModel(owner=SELF, vol_halflife_s=cfg.quoter.vol_halflife_s,
                            vol_floor_per_sqrt_s=cfg.quoter.vol_floor_per_sqrt_s)
         self.actors.add("state", State.start(
             model=model, quote_slot=self.quote_slot, resync=self._resync,
@@ -106,7 +112,8 @@ class Supervisor:
         self._ping("quoter")
         om = self.actors.add("order_manager", OrderManager.start(
             params=cfg.order_manager, limits=cfg.risk, signer=v.signer, client=v.client,
-            owner=v.creds.api_key, maker=v.maker, signature_type=cfg.venue.signature_type,
+            owner=SELF, api_key=v.creds.api_key, maker=v.maker,
+            signature_type=cfg.venue.signature_type,
             desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
         self.desired_slot.bind(lambda: om.tell(SlotReady()))
         self._ping("order_manager")
@@ -116,7 +123,7 @@ class Supervisor:
 
     def event_log_sink(self) -> Any:
         """The non-blocking append handle other actors use (never a proxy call per event)."""
-        return self.event_log.sink().get(ASK_TIMEOUT_S)
+        return self.event_log.sink().get(timeout=ASK_TIMEOUT_S)
 
     def _tick_state(self) -> None:
         ref = self.actors.refs.get("state")
@@ -130,6 +137,7 @@ class Supervisor:
 
     def _io_factory(self, name: str) -> pykka.ActorRef[Any]:
         from actors.discovery import Discovery
+
         from actors.market_feed import MarketFeed
         from actors.price_feed import PriceFeed
         from actors.user_feed import UserFeed
@@ -138,7 +146,8 @@ class Supervisor:
         state = refs["state"].tell
         om = refs["order_manager"].tell
         if name == "user_feed":
-            return UserFeed.start(v.user_ws_url, cfg.user_feed, v.creds, [state, om],
+            sinks = redacting_sinks([state, om], v.creds.api_key)
+            return UserFeed.start(v.user_ws_url, cfg.user_feed, v.creds, sinks,
                                   metrics=self.metrics)
         if name == "market_feed":
             return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state],
@@ -161,7 +170,7 @@ class Supervisor:
     def _ping(self, name: str) -> None:
         ref = self.actors.refs[name]
         # A proxy attribute read is an ask through the actor's mailbox: it proves the actor runs.
-        ref.proxy().actor_urn.get(ASK_TIMEOUT_S)
+        ref.proxy().actor_urn.get(timeout=ASK_TIMEOUT_S)
 
     # -- run ---------------------------------------------------------------------------------------
 
@@ -236,7 +245,7 @@ class Supervisor:
         om = refs.get("order_manager")
         if om is not None and om.is_alive():
             try:
-                result = om.proxy().shutdown().get(30.0)
+                result = om.proxy().shutdown().get(timeout=30.0)
             except Exception as exc:
                 logger.error("supervisor: order manager shutdown failed: %s", exc)
                 result = {"error": str(exc)}
@@ -247,7 +256,7 @@ class Supervisor:
             self._stop(name)
         if self.event_log is not None:
             try:
-                self.event_log.flush().get(ASK_TIMEOUT_S)
+                self.event_log.flush().get(timeout=ASK_TIMEOUT_S)
             except Exception as exc:
                 logger.error("supervisor: event log flush failed: %s", exc)
             self.event_log.actor_ref.stop(timeout=ASK_TIMEOUT_S)

@@ -1,0 +1,117 @@
+"""Positions from trade events: lifecycle, idempotence, maker vs taker, cash and PnL."""
+
+from __future__ import annotations
+
+import pytest
+
+from messages import Side, TradeId, TradeStatus
+from tests.builders import DOWN, OTHER, OWNER, UP, make_maker_fill, make_trade
+from trading.positions import Positions
+
+M, MI, C, R, F = (TradeStatus.MATCHED, TradeStatus.MINED, TradeStatus.CONFIRMED,
+                  TradeStatus.RETRYING, TradeStatus.FAILED)
+TEN = 10_000_000
+
+
+# (status sequence, expected (confirmed, provisional) after each step)
+@pytest.mark.parametrize("statuses, after", [
+    ([M, MI, C], [(0, TEN), (0, TEN), (TEN, 0)]),
+    ([M, F], [(0, TEN), (0, 0)]),
+    ([M, R, F], [(0, TEN), (0, TEN), (0, 0)]),
+    ([M, R, MI, C], [(0, TEN), (0, TEN), (0, TEN), (TEN, 0)]),
+    ([M, M, MI, MI, C, C], [(0, TEN), (0, TEN), (0, TEN), (0, TEN), (TEN, 0), (TEN, 0)]),
+    ([C], [(TEN, 0)]),                       # CONFIRMED without a prior MATCHED
+    ([C, M, F], [(TEN, 0), (TEN, 0), (TEN, 0)]),   # terminal: later statuses change nothing
+    ([F], [(0, 0)]),                         # FAILED without a prior MATCHED
+    ([F, M, C], [(0, 0), (0, 0), (0, 0)]),   # a late MATCHED after FAILED is not counted
+    ([M, F, F, C], [(0, TEN), (0, 0), (0, 0), (0, 0)]),
+])
+def test_lifecycle(statuses, after):
+    pos = Positions(OWNER)
+    for status, (confirmed, provisional) in zip(statuses, after, strict=True):
+        pos.apply(make_trade(status=status))
+        assert (pos.confirmed_micro(UP), pos.provisional_micro(UP)) == (confirmed, provisional)
+        assert pos.position_micro(UP) == confirmed + provisional
+
+
+def test_failed_reverts_cash_and_fill_count():
+    pos = Positions(OWNER)
+    assert pos.apply(make_trade(status=M)) == (UP,)
+    assert pos.fills == 1
+    assert pos.cash_micro(UP) == -4_900_000          # 10 shares at 0.49
+    assert pos.avg_buy_pips(UP) == 4900
+    assert pos.apply(make_trade(status=F)) == (UP,)
+    assert pos.fills == 0 and pos.failed == 1
+    assert pos.cash_micro(UP) == 0
+    assert pos.avg_buy_pips(UP) is None
+
+
+def test_repeats_report_no_change():
+    pos = Positions(OWNER)
+    assert pos.apply(make_trade(status=M)) == (UP,)
+    assert pos.apply(make_trade(status=M)) == ()
+    assert pos.apply(make_trade(status=MI)) == ()
+    assert pos.apply(make_trade(status=C)) == (UP,)
+    assert pos.apply(make_trade(status=C)) == ()
+    assert pos.fills == 1
+
+
+@pytest.mark.parametrize("trade, expected", [
+    # maker: our maker fill counts, the taker top level does not
+    (dict(), {UP: TEN}),
+    # another owner's maker fill is ignored
+    (dict(maker_fills=(make_maker_fill(owner=OTHER),)), {}),
+    # several maker fills, ours and others', on both tokens
+    (dict(maker_fills=(make_maker_fill(), make_maker_fill(owner=OTHER),
+                       make_maker_fill(token_id=DOWN, side=Side.SELL, price_pips=5100,
+                                       matched_size_micro=3_000_000))),
+     {UP: TEN, DOWN: -3_000_000}),
+    # taker: the top level is ours (a BUY of 10 Down), the makers are others'
+    (dict(trader_side="TAKER", token_id=DOWN, side=Side.BUY, price_pips=5200,
+          maker_fills=(make_maker_fill(owner=OTHER, token_id=DOWN, side=Side.SELL),)),
+     {DOWN: TEN}),
+    # a taker SELL
+    (dict(trader_side="TAKER", side=Side.SELL, maker_fills=()), {UP: -TEN}),
+    # a taker trade of someone else (top-level owner not ours)
+    (dict(trader_side="TAKER", owner=OTHER, maker_fills=()), {}),
+    # a MAKER trade's top level is never ours
+    (dict(trader_side="MAKER", maker_fills=()), {}),
+])
+def test_which_fills_are_ours(trade, expected):
+    pos = Positions(OWNER)
+    pos.apply(make_trade(**trade))
+    for token in (UP, DOWN):
+        assert pos.position_micro(token) == expected.get(token, 0)
+
+
+def test_cash_and_pnl_marked():
+    pos = Positions(OWNER)
+    pos.apply(make_trade(trade_id=TradeId("a"), status=C))             # buy 10 Up @ .49
+    pos.apply(make_trade(trade_id=TradeId("b"), status=M, maker_fills=(
+        make_maker_fill(side=Side.SELL, price_pips=5500, matched_size_micro=4_000_000),)))
+    assert pos.position_micro(UP) == 6_000_000
+    assert pos.cash_micro(UP) == -4_900_000 + 2_200_000
+    assert pos.avg_sell_pips(UP) == 5500
+    pnl, unmarked = pos.pnl_micro({UP: 5000})
+    assert (pnl, unmarked) == (-2_700_000 + 3_000_000, 0)
+    pnl, unmarked = pos.pnl_micro({})
+    assert (pnl, unmarked) == (-2_700_000, 1)
+    assert pos.cash_micro() == -2_700_000
+
+
+def test_load_sets_confirmed_and_keeps_provisional():
+    pos = Positions(OWNER)
+    pos.apply(make_trade(status=M))
+    pos.load(UP, 50_000_000)
+    assert pos.confirmed_micro(UP) == 50_000_000
+    assert pos.position_micro(UP) == 60_000_000
+    pos.load(DOWN, 7)
+    assert pos.position_micro(DOWN) == 7
+
+
+def test_knows_and_repr_hides_owner():
+    pos = Positions(OWNER)
+    assert not pos.knows(TradeId("trade-1"))
+    pos.apply(make_trade())
+    assert pos.knows(TradeId("trade-1"))
+    assert OWNER not in repr(pos)

@@ -1,0 +1,248 @@
+"""Our inventory per token, kept from the user channel's ``trade`` events.
+
+A trade arrives once per status change (protocol §2): MATCHED, MINED and RETRYING count as
+provisional fills, CONFIRMED makes them final, FAILED undoes the match (the inventory reverts).
+Each trade id is tracked through that lifecycle, so repeats are no-ops and a CONFIRMED or FAILED
+seen without an earlier MATCHED still lands right. Which fills are ours: the ``maker_fills``
+whose ``owner`` is our API key, and the top-level fill when ``trader_side`` is TAKER and the
+top-level ``owner`` is ours.
+
+Cash is in micro-pUSD: a BUY pays size × price, a SELL receives it (fees are not modelled;
+makers pay none). PnL marked to a price is ``cash + position × mark``.
+
+Pure code: no threads, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from messages.ids import PIPS_PER_UNIT, Side, TokenId, TradeId
+from messages.user import TradeEvent, TradeStatus
+
+TERMINAL_MEMORY = 20_000
+"""How many finished (CONFIRMED/FAILED) trade ids are remembered to make repeats no-ops."""
+
+TAKER = "TAKER"
+
+
+class _Stage(Enum):
+    PROVISIONAL = 1
+    CONFIRMED = 2
+    FAILED = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill:
+    """One of our fills in a trade: signed size (BUY +) and signed cash (BUY −)."""
+
+    token_id: TokenId
+    side: Side
+    price_pips: int
+    size_micro: int
+
+    @property
+    def signed_micro(self) -> int:
+        return self.size_micro if self.side is Side.BUY else -self.size_micro
+
+    @property
+    def cash_micro(self) -> int:
+        notional = self.size_micro * self.price_pips // PIPS_PER_UNIT
+        return -notional if self.side is Side.BUY else notional
+
+
+class TokenPosition:
+    """Per-token totals. Every figure is a sum over standing fills, so a FAILED trade can be
+    reversed exactly."""
+
+    __slots__ = ("bought_cost_micro", "bought_micro", "cash_micro", "confirmed_micro",
+                 "provisional_micro", "sold_micro", "sold_proceeds_micro")
+
+    def __init__(self) -> None:
+        self.confirmed_micro = 0
+        self.provisional_micro = 0
+        self.cash_micro = 0
+        self.bought_micro = 0
+        self.bought_cost_micro = 0
+        self.sold_micro = 0
+        self.sold_proceeds_micro = 0
+
+    def add_flow(self, fill: Fill, sign: int) -> None:
+        self.cash_micro += sign * fill.cash_micro
+        if fill.side is Side.BUY:
+            self.bought_micro += sign * fill.size_micro
+            self.bought_cost_micro += sign * -fill.cash_micro
+        else:
+            self.sold_micro += sign * fill.size_micro
+            self.sold_proceeds_micro += sign * fill.cash_micro
+
+
+class Positions:
+    """Positions of one owner (our API key) across tokens.
+
+    Thread ownership: none of its own; the State actor's thread owns it.
+    """
+
+    __slots__ = ("_finished", "_tokens", "_trades", "failed", "fills", "owner")
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._tokens: dict[TokenId, TokenPosition] = {}
+        self._trades: dict[TradeId, tuple[_Stage, tuple[Fill, ...]]] = {}
+        self._finished: deque[TradeId] = deque()
+        self.fills = 0
+        """Our fills that stand (matched or confirmed, not undone by FAILED)."""
+        self.failed = 0
+        """Our fills undone by a FAILED trade."""
+
+    # -- updates -------------------------------------------------------------------------------
+
+    def apply(self, ev: TradeEvent) -> tuple[TokenId, ...]:
+        """Apply one trade status; returns the tokens whose position changed (empty: none)."""
+        known = self._trades.get(ev.trade_id)
+        if known is None:
+            fills = self.our_fills(ev)
+            if not fills:
+                return ()
+            return self._first(ev.trade_id, ev.status, fills)
+        stage, fills = known
+        if stage is not _Stage.PROVISIONAL:
+            return ()  # CONFIRMED and FAILED are terminal: later repeats change nothing.
+        if ev.status is TradeStatus.CONFIRMED:
+            for f in fills:
+                pos = self._pos(f.token_id)
+                pos.provisional_micro -= f.signed_micro
+                pos.confirmed_micro += f.signed_micro
+            self._finish(ev.trade_id, _Stage.CONFIRMED, fills)
+            return _tokens_of(fills)
+        if ev.status is TradeStatus.FAILED:
+            for f in fills:
+                pos = self._pos(f.token_id)
+                pos.provisional_micro -= f.signed_micro
+                pos.add_flow(f, -1)
+            self.fills -= len(fills)
+            self.failed += len(fills)
+            self._finish(ev.trade_id, _Stage.FAILED, fills)
+            return _tokens_of(fills)
+        return ()  # MATCHED/MINED/RETRYING again: still provisional.
+
+    def _first(self, trade_id: TradeId, status: TradeStatus,
+               fills: tuple[Fill, ...]) -> tuple[TokenId, ...]:
+        if status is TradeStatus.FAILED:
+            # Never counted, so nothing to undo; remember it so a late MATCHED is ignored.
+            self._finish(trade_id, _Stage.FAILED, fills)
+            return ()
+        confirmed = status is TradeStatus.CONFIRMED
+        for f in fills:
+            pos = self._pos(f.token_id)
+            if confirmed:
+                pos.confirmed_micro += f.signed_micro
+            else:
+                pos.provisional_micro += f.signed_micro
+            pos.add_flow(f, 1)
+        self.fills += len(fills)
+        if confirmed:
+            self._finish(trade_id, _Stage.CONFIRMED, fills)
+        else:
+            self._trades[trade_id] = (_Stage.PROVISIONAL, fills)
+        return _tokens_of(fills)
+
+    def _finish(self, trade_id: TradeId, stage: _Stage, fills: tuple[Fill, ...]) -> None:
+        self._trades[trade_id] = (stage, fills)
+        self._finished.append(trade_id)
+        if len(self._finished) > TERMINAL_MEMORY:
+            self._trades.pop(self._finished.popleft(), None)
+
+    def load(self, token_id: TokenId, confirmed_micro: int) -> None:
+        """Set a token's confirmed position from REST at start-up (provisional fills stay)."""
+        self._pos(token_id).confirmed_micro = confirmed_micro
+
+    def our_fills(self, ev: TradeEvent) -> tuple[Fill, ...]:
+        """Our part of a trade event: our maker fills, plus the top level when we took."""
+        out = [Fill(token_id=m.token_id, side=m.side, price_pips=m.price_pips,
+                    size_micro=m.matched_size_micro)
+               for m in ev.maker_fills if m.owner == self.owner and m.matched_size_micro > 0]
+        if ev.trader_side == TAKER and ev.owner == self.owner and ev.size_micro > 0:
+            out.append(Fill(token_id=ev.token_id, side=ev.side, price_pips=ev.price_pips,
+                            size_micro=ev.size_micro))
+        return tuple(out)
+
+    def _pos(self, token_id: TokenId) -> TokenPosition:
+        pos = self._tokens.get(token_id)
+        if pos is None:
+            pos = self._tokens[token_id] = TokenPosition()
+        return pos
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def knows(self, trade_id: TradeId) -> bool:
+        """Whether this trade id was counted (or seen FAILED) before."""
+        return trade_id in self._trades
+
+    def position_micro(self, token_id: TokenId) -> int:
+        """Confirmed plus provisional position (signed: long is positive)."""
+        pos = self._tokens.get(token_id)
+        return 0 if pos is None else pos.confirmed_micro + pos.provisional_micro
+
+    def confirmed_micro(self, token_id: TokenId) -> int:
+        pos = self._tokens.get(token_id)
+        return 0 if pos is None else pos.confirmed_micro
+
+    def provisional_micro(self, token_id: TokenId) -> int:
+        pos = self._tokens.get(token_id)
+        return 0 if pos is None else pos.provisional_micro
+
+    def cash_micro(self, token_id: TokenId | None = None) -> int:
+        """Cash flow in micro-pUSD of one token's fills, or of all tokens."""
+        if token_id is None:
+            return sum(p.cash_micro for p in self._tokens.values())
+        pos = self._tokens.get(token_id)
+        return 0 if pos is None else pos.cash_micro
+
+    def avg_buy_pips(self, token_id: TokenId) -> int | None:
+        """Average price paid over the token's standing BUY fills, None without any."""
+        pos = self._tokens.get(token_id)
+        if pos is None or pos.bought_micro <= 0:
+            return None
+        return pos.bought_cost_micro * PIPS_PER_UNIT // pos.bought_micro
+
+    def avg_sell_pips(self, token_id: TokenId) -> int | None:
+        """Average price received over the token's standing SELL fills, None without any."""
+        pos = self._tokens.get(token_id)
+        if pos is None or pos.sold_micro <= 0:
+            return None
+        return pos.sold_proceeds_micro * PIPS_PER_UNIT // pos.sold_micro
+
+    def pnl_micro(self, marks_pips: Mapping[TokenId, int]) -> tuple[int, int]:
+        """``(pnl, unmarked)``: cash plus positions valued at ``marks_pips``, in micro-pUSD.
+
+        A token with a position but no mark is left out of the value and counted in
+        ``unmarked``.
+        """
+        total = 0
+        unmarked = 0
+        for token, pos in self._tokens.items():
+            total += pos.cash_micro
+            qty = pos.confirmed_micro + pos.provisional_micro
+            if qty == 0:
+                continue
+            mark = marks_pips.get(token)
+            if mark is None:
+                unmarked += 1
+            else:
+                total += qty * mark // PIPS_PER_UNIT
+        return total, unmarked
+
+    def tokens(self) -> Iterable[TokenId]:
+        """Every token with any recorded position or cash flow."""
+        return self._tokens.keys()
+
+    def __repr__(self) -> str:
+        return f"Positions(tokens={len(self._tokens)}, fills={self.fills})"
+
+
+def _tokens_of(fills: tuple[Fill, ...]) -> tuple[TokenId, ...]:
+    return tuple(dict.fromkeys(f.token_id for f in fills))
