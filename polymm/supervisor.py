@@ -17,7 +17,14 @@ from typing import Any
 
 import pykka
 
-from messages import DesiredQuotes, FeedStatus, QuoteSnapshot, SlotReady, TimerTick
+from messages import (
+    DesiredQuotes,
+    FeedStatus,
+    QuoteSnapshot,
+    SlotReady,
+    TickSizeChanged,
+    TimerTick,
+)
 from polymm.redact import SELF, redacting_sinks
 from polymm.slot import LatestSlot
 from polymm.ticker import Ticker
@@ -79,7 +86,6 @@ class Supervisor:
         """Start every actor in dependency order, pinging each, so errors surface here."""
         from actors.event_log import EventLog
         from actors.order_manager import OrderManager
-
         from actors.quoter import Quoter
         from actors.state import State
         from trading.state import StateModel
@@ -137,7 +143,6 @@ class Supervisor:
 
     def _io_factory(self, name: str) -> pykka.ActorRef[Any]:
         from actors.discovery import Discovery
-
         from actors.market_feed import MarketFeed
         from actors.price_feed import PriceFeed
         from actors.user_feed import UserFeed
@@ -150,7 +155,12 @@ class Supervisor:
             return UserFeed.start(v.user_ws_url, cfg.user_feed, v.creds, sinks,
                                   metrics=self.metrics)
         if name == "market_feed":
-            return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state],
+            def om_ticks(msg: Any) -> None:
+                # The OrderManager needs tick changes at once (orders on the old grid fail).
+                if type(msg) is TickSizeChanged:
+                    om(msg)
+
+            return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state, om_ticks],
                                     metrics=self.metrics)
         if name == "price_feed":
             url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url

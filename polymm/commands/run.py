@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--faults", help="fault profile for the simulated venue it starts")
     p.add_argument("--seed", type=int, help="seed for the simulated venue it starts")
     p.add_argument("--window-seconds", type=int, help="window length of the simulated venue")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set quoter.half_spread_pips=200 "
+                        "(VALUE is read as YAML)")
     p.add_argument("--summary", default="var/run-summary.json",
                    help="where to write the run summary JSON (default var/run-summary.json)")
 
@@ -38,10 +41,26 @@ def _check_args(args: argparse.Namespace) -> None:
         raise PolymmError(f"--window-seconds: expected >= 10, got {args.window_seconds}")
 
 
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs; VALUE is parsed as YAML (so numbers and booleans keep types)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PolymmError(f"--set: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError as exc:
+            raise PolymmError(f"--set {key}: value is not valid YAML: {exc}") from None
+    return out
+
+
 def load(args: argparse.Namespace) -> Any:
     from polymm.config import load_config
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, object] = parse_overrides(getattr(args, "overrides", []))
     if args.seed is not None:
         overrides["sim.seed"] = args.seed
     if args.window_seconds is not None:

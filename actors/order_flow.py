@@ -1,0 +1,417 @@
+"""The OrderManager's pass and its outcomes: diff, cancels, risk, signing, posts, events.
+
+A mixin of ``OrderManager`` (split from it by concern: the actor module handles inputs, timers
+and lifecycle; this one turns the desired quotes into REST calls and their results into
+events). Everything here runs on the OrderManager's thread and uses its state, declared below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from actors.order_venue import MarketInfo, blocked_ops, classify
+from messages import (
+    ConditionId,
+    DesiredQuote,
+    DesiredQuotes,
+    OrderCanceled,
+    OrderHash,
+    OrderPlaced,
+    OrderRejected,
+    RejectReason,
+    Side,
+    TokenId,
+)
+from polymm.errors import OutcomeUnknown, VenueError
+from trading.diff import DiffResult, batches, diff_orders
+from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker, Transition
+from trading.params import OrderParams, RiskLimits
+from trading.rate_budget import CANCEL, POST, Backoff, TokenBucket
+from trading.risk import Exposure, KillSwitch, check_posts
+from venue.orders import Order, limit_order_amounts_int, order_body
+
+logger = logging.getLogger("actors.order_manager")
+
+SIZE_STEP_MICRO = 10_000  # the venue takes sizes in whole hundredths of a share
+TICK_REFRESH_MIN_S = 5.0
+Quote = tuple[TokenId, Side, int, int]
+# Refusals that say nothing about the quote itself: it may be sent again once allowed. Any
+# other refusal holds the quote back until the next desired quotes re-price it.
+_TRANSIENT = frozenset({RejectReason.RATE_LIMITED, RejectReason.TOO_EARLY,
+                        RejectReason.POST_ONLY_MODE, RejectReason.TRADING_DISABLED,
+                        RejectReason.SERVER, RejectReason.TIMEOUT})
+
+
+def qkey(q: DesiredQuote) -> Quote:
+    return (q.token_id, q.side, q.price_pips, q.size_micro)
+
+
+class OrderFlow:
+    """The pass (diff → cancels → diff → risk → sign → post) and its outcomes."""
+
+    # State owned by the OrderManager (set in its ``__init__``).
+    tracker: OrderTracker
+    backoff: Backoff
+    _params: OrderParams
+    _limits: RiskLimits
+    _signer: Any
+    _client: Any
+    _api_key: str
+    _maker: str
+    _sig_type: int
+    _signer_addr: str
+    _log: Any
+    _metrics: Any
+    _sinks: list[Callable[[Any], None]]
+    _clock: Callable[[], float]
+    _wall_ms: Callable[[], int]
+    _order_bucket: TokenBucket
+    _cancel_bucket: TokenBucket
+    _cancel_batch: int
+    _kill: KillSwitch
+    _markets: dict[TokenId, MarketInfo]
+    _ticks: dict[TokenId, int]
+    _tick_refreshed: dict[TokenId, float]
+    _conditions: set[ConditionId]
+    _desired: DesiredQuotes | None
+    _suppressed: set[Quote]
+    _strays: set[OrderHash]
+    _halted: str | None
+    _posted: int
+    _canceled: int
+    _rejects: Counter[str]
+
+    # -- the pass --------------------------------------------------------------------------
+
+    def run_pass(self) -> None:
+        """Diff → cancels → diff → risk → sign → post."""
+        now_s = self._clock()
+        diff = self._diff()
+        cancels = sorted(self._strays | set(diff.cancels))
+        if cancels:
+            self._send_cancels(cancels, now_s)
+            diff = self._diff()
+        if self._halted is not None or not self.backoff.allowed(POST, now_s):
+            return
+        posts = [q for q in diff.posts
+                 if q.token_id in self._markets and qkey(q) not in self._suppressed]
+        if not posts:
+            return
+        t = self.tracker
+        exposure = Exposure.build(t.positions(), t.live_orders(), t.in_flight_posts())
+        min_sizes = {i.condition_id: i.min_size_micro for i in self._markets.values()}
+        risk = check_posts(posts, exposure, t.open_orders_per_market(), self._limits, min_sizes)
+        for q, why in risk.dropped:
+            self._incr("risk.trims", dim=why)
+            self._reject_local(q, RejectReason.RISK, why)
+        self._send_posts(risk.accepted, now_s)
+
+    def _diff(self) -> DiffResult:
+        t0 = time.perf_counter_ns()
+        d = self._desired
+        if d is None or self._halted is not None:
+            quotes: tuple[DesiredQuote, ...] = ()
+            managed: set[ConditionId] = set()
+        else:
+            managed = {m.condition_id for m in d.decisions} & self._conditions
+            quotes = tuple(q for q in d.quotes if q.condition_id in managed)
+        t = self.tracker
+        result = diff_orders(quotes, t.live_orders(), t.pending_cancels(), t.in_flight_posts(),
+                             self._params, managed, self._ticks)
+        self._timing("orders.diff_ms", (time.perf_counter_ns() - t0) / 1e6)
+        return result
+
+    def _send_cancels(self, ids: Sequence[str], now_s: float, *, force: bool = False) -> None:
+        now_ms = int(now_s * 1000)
+        for batch in batches(list(ids), self._cancel_batch):
+            if not force and not self.backoff.allowed(CANCEL, now_s):
+                return
+            if not self._cancel_bucket.try_take(len(batch), now_s) and not force:
+                logger.debug("order manager: cancel budget exhausted; deferring %d", len(batch))
+                return
+            self.tracker.cancel_sent(batch, now_ms)
+            self._record({"op": "cancel", "ids": list(batch)})
+            self._timing("orders.batch_size", len(batch), "cancel")
+            t0 = time.perf_counter_ns()
+            try:
+                reply = self._client.cancel_orders(list(batch))
+            except OutcomeUnknown as exc:
+                logger.warning("order manager: cancel of %d orders timed out: %s", len(batch),
+                               exc)
+                continue
+            except VenueError as exc:
+                self.tracker.cancel_failed(batch)
+                self._refused(CANCEL, exc, now_s)
+                return
+            finally:
+                self._timing("orders.order_submit_latency_ms",
+                             (time.perf_counter_ns() - t0) / 1e6, "cancel")
+            self.backoff.ok(CANCEL)
+            self._apply_cancel_reply(reply, batch)
+
+    def _apply_cancel_reply(self, reply: Any, batch: Sequence[str] = ()) -> None:
+        canceled = list((reply or {}).get("canceled") or [])
+        not_canceled = dict((reply or {}).get("not_canceled") or {})
+        self._record({"op": "canceled", "ids": canceled, "not_canceled": not_canceled})
+        for tr in self.tracker.cancel_reply(canceled, not_canceled, self._now_ms()):
+            self._on_transition(tr)
+        done = {str(i).lower() for i in canceled} | {str(i).lower() for i in not_canceled}
+        done.update(str(i).lower() for i in batch if str(i).lower() in self._strays)
+        gone = self._strays & done
+        self._strays -= gone
+        self.tracker.forget_strays(gone)
+
+    def _send_posts(self, quotes: Sequence[DesiredQuote], now_s: float) -> None:
+        now_ms = int(now_s * 1000)
+        cause_ns = self._desired.cause_recv_ns if self._desired is not None else 0
+        for batch in batches(list(quotes), self._params.batch_size):
+            if self._halted is not None or not self.backoff.allowed(POST, now_s):
+                return
+            if not self._order_bucket.try_take(len(batch), now_s):
+                logger.debug("order manager: order budget exhausted; deferring %d", len(batch))
+                return
+            t0 = time.perf_counter_ns()
+            signed = [s for s in (self._sign(q, now_ms) for q in batch) if s is not None]
+            if not signed:
+                continue
+            self._timing("orders.sign_ms", (time.perf_counter_ns() - t0) / 1e6 / len(signed))
+            self._record({"op": "post", "seq": self._desired.seq if self._desired else -1,
+                          "orders": [{"id": h, "token": q.token_id, "side": q.side.value,
+                                      "price_pips": q.price_pips, "size_micro": q.size_micro}
+                                     for h, q, _ in signed]})
+            self._timing("orders.batch_size", len(signed), "post")
+            body = b"[" + b",".join(b for _, _, b in signed) + b"]"
+            t0 = time.perf_counter_ns()
+            try:
+                results = self._client.post_orders(body)
+            except VenueError as exc:
+                if isinstance(exc, OutcomeUnknown) or (exc.status >= 500 and exc.status != 503):
+                    # The venue may have taken them: never re-send, look them up.
+                    logger.warning("order manager: post of %d orders has an unknown outcome: "
+                                   "%s", len(signed), exc)
+                    for h, _, _ in signed:
+                        self.tracker.post_unknown(h, now_ms)
+                        self._kill.record_result(RejectReason.TIMEOUT, now_ms)
+                    self._record({"op": "post_unknown", "ids": [h for h, _, _ in signed]})
+                    return
+                reason = self._refused(POST, exc, now_s)
+                for h, q, _ in signed:
+                    self.tracker.post_rejected(h, exc.message, duplicate=False, now_ms=now_ms)
+                    self._reject(h, q, reason, exc.message)
+                return
+            finally:
+                self._timing("orders.order_submit_latency_ms",
+                             (time.perf_counter_ns() - t0) / 1e6, "post")
+                sent_ns = getattr(self._client, "last_send_ns", 0)
+                if cause_ns and sent_ns:
+                    self._timing("orders.tick_to_order_ms", (sent_ns - cause_ns) / 1e6)
+            self.backoff.ok(POST)
+            self._apply_post_results(signed, results, now_s)
+            if self._kill.tripped() is not None:
+                self._halt(f"kill switch: {self._kill.tripped()}")
+                return
+
+    def _sign(self, q: DesiredQuote,
+              now_ms: int) -> tuple[OrderHash, DesiredQuote, bytes] | None:
+        info = self._markets[q.token_id]
+        size = q.size_micro - q.size_micro % SIZE_STEP_MICRO
+        try:
+            maker_amt, taker_amt = limit_order_amounts_int(
+                q.side, q.price_pips, size, self._ticks.get(q.token_id, 0),
+                min_size_micro=info.min_size_micro)
+        except ValueError as exc:
+            tick = "tick" in str(exc)
+            if tick and self._clock() - self._tick_refreshed.get(q.token_id, -1e18) >= \
+                    TICK_REFRESH_MIN_S:
+                # Our tick may be stale (the Quoter prices on the market feed's live tick).
+                self._refresh_tick(q.token_id)
+            self._reject_local(q, RejectReason.TICK if tick else RejectReason.MIN_SIZE, str(exc))
+            return None
+        order = Order.create(maker=self._maker, signer=self._signer_addr, token_id=q.token_id,
+                             maker_amount=maker_amt, taker_amount=taker_amt,
+                             side=0 if q.side is Side.BUY else 1, timestamp_ms=self._wall_ms(),
+                             signature_type=self._sig_type)
+        h, sig = self._signer.sign_with_hash(order, exchange=info.exchange,
+                                             domain_version=info.domain_version)
+        quote = q if size == q.size_micro else dataclasses.replace(q, size_micro=size)
+        if not self.tracker.add_pending(h, quote, now_ms):
+            logger.error("order manager: order %s already sent once; not sending it again",
+                         h[:12])
+            return None
+        body = order_body(order, sig, owner=self._api_key, post_only=self._params.post_only)
+        return OrderHash(h), quote, body
+
+    def _apply_post_results(self, signed: Sequence[tuple[OrderHash, DesiredQuote, bytes]],
+                            results: Any, now_s: float) -> None:
+        now_ms = int(now_s * 1000)
+        results = list(results) if isinstance(results, list) else []
+        if len(results) != len(signed):
+            logger.error("order manager: %d results for %d posted orders", len(results),
+                         len(signed))
+        outcomes = []
+        for i, (h, q, _) in enumerate(signed):
+            r = results[i] if i < len(results) and isinstance(results[i], dict) else None
+            if r is None:
+                self.tracker.post_unknown(h, now_ms)
+                outcomes.append({"id": h, "outcome": "unknown"})
+                continue
+            venue_id = str(r.get("orderID") or "").lower()
+            if r.get("success") and venue_id in ("", h):
+                tr = self.tracker.post_accepted(h, str(r.get("status") or "live"), now_ms)
+                if tr is not None:
+                    self._on_transition(tr)
+                self._kill.record_result(None, now_ms)
+                outcomes.append({"id": h, "outcome": str(r.get("status") or "live")})
+                continue
+            if r.get("success"):
+                logger.error("order manager: venue id %s differs from our hash %s", venue_id,
+                             h)
+                self.tracker.post_unknown(h, now_ms)
+                outcomes.append({"id": h, "outcome": "unknown"})
+                continue
+            msg = str(r.get("errorMsg") or r.get("error") or "")
+            reason = classify(200, msg)
+            outcomes.append({"id": h, "outcome": "rejected", "reason": reason.value})
+            if reason in (RejectReason.RATE_LIMITED, RejectReason.TOO_EARLY,
+                          RejectReason.POST_ONLY_MODE, RejectReason.TRADING_DISABLED):
+                retry = r.get("retry_after_seconds")
+                self.backoff.block((POST,), now_s,
+                                   float(retry) if isinstance(retry, (int, float)) else None)
+            dup = reason is RejectReason.DUPLICATE
+            self.tracker.post_rejected(h, msg, duplicate=dup, now_ms=now_ms)
+            if not dup:
+                self._reject(h, q, reason, msg)
+            if reason is RejectReason.TICK:
+                self._refresh_tick(q.token_id)
+        self._record({"op": "post_result", "results": outcomes})
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def _on_transition(self, tr: Transition) -> None:
+        o, now_ns = tr.order, time.time_ns()
+        if tr.old in IN_FLIGHT and tr.new not in IN_FLIGHT:
+            if tr.old is OrderState.UNKNOWN:
+                self._incr("orders.unknown_resolved")
+                logger.info("order manager: order %s resolved: %s", o.order_id[:12],
+                            tr.new.value)
+            if tr.new in OPEN or tr.new is OrderState.FILLED:
+                self._posted += 1
+                self._incr("orders.posted")
+                self._emit(OrderPlaced(order_id=o.order_id, condition_id=o.condition_id,
+                                       token_id=o.token_id, side=o.side,
+                                       price_pips=o.price_pips, size_micro=o.size_micro,
+                                       status=tr.reason or "live", ts_recv_ns=now_ns))
+        if tr.new is OrderState.CANCELED:
+            self._canceled += 1
+            self._incr("orders.canceled")
+            self._emit(OrderCanceled(order_id=o.order_id, condition_id=o.condition_id,
+                                     reason=tr.reason, ts_recv_ns=now_ns))
+
+    def _reject(self, h: str, q: DesiredQuote, reason: RejectReason, msg: str) -> None:
+        """A venue refusal: count it, feed the kill switch, do not retry the same quote (the
+        next desired quotes re-price)."""
+        now_ms = self._now_ms()
+        self._kill.record_result(reason, now_ms)
+        self._count_reject(h, q, reason, msg)
+
+    def _reject_local(self, q: DesiredQuote, reason: RejectReason, msg: str) -> None:
+        self._count_reject("", q, reason, msg)
+
+    def _count_reject(self, h: str, q: DesiredQuote, reason: RejectReason, msg: str) -> None:
+        if reason not in _TRANSIENT:
+            self._suppressed.add(qkey(q))
+        self._rejects[reason.value] += 1
+        self._incr("orders.rejects", dim=reason.value)
+        logger.debug("order manager: %s %s@%d rejected (%s): %s", q.side.value, q.token_id[:8],
+                     q.price_pips, reason.value, msg)
+        self._emit(OrderRejected(order_id=OrderHash(h), condition_id=q.condition_id,
+                                 token_id=q.token_id, reason=reason, message=msg,
+                                 ts_recv_ns=time.time_ns()))
+
+    def _refused(self, op: str, exc: VenueError, now_s: float) -> RejectReason:
+        """A whole request was refused: classify it and back off where the venue says so."""
+        ops: tuple[str, ...]
+        if exc.status == 0:
+            # Never reached the venue (connect failure): transient; retry after a back-off.
+            reason, ops = RejectReason.SERVER, (op,)
+        else:
+            reason = classify(exc.status, exc.message)
+            ops = blocked_ops(op, exc.status, reason, exc.message)
+        if ops:
+            wait = self.backoff.block(ops, now_s, exc.retry_after_s)
+            logger.warning("order manager: %s refused (%s, %s); backing off %s for %.1f s",
+                           op, exc.status, reason.value, "+".join(ops), wait)
+        else:
+            logger.warning("order manager: %s refused: %s", op, exc)
+        return reason
+
+    def _refresh_tick(self, token: TokenId) -> None:
+        """A tick rejection: our tick is stale; fetch the authoritative one (protocol §7.1)."""
+        self._tick_refreshed[token] = self._clock()
+        try:
+            tick = int(self._client.get_tick_size(token))
+        except (VenueError, AttributeError, ValueError, TypeError) as exc:
+            logger.warning("order manager: tick refresh for %s failed: %s", token[:12], exc)
+            return
+        old = self._ticks.get(token)
+        if tick != old:
+            logger.info("order manager: tick of %s %s -> %d pips", token[:12], old, tick)
+            self._ticks[token] = tick
+
+    def _halt(self, reason: str) -> None:
+        if self._halted is None:
+            logger.error("order manager: halting quoting: %s", reason)
+        self._halted = reason
+        self._gauge("risk.kill_switch", 1)
+        self._cancel_all(reason)
+
+    def _cancel_all(self, reason: str) -> bool:
+        now_s = self._clock()
+        self._record({"op": "cancel_all", "reason": reason})
+        try:
+            reply = self._client.cancel_all()
+        except VenueError as exc:
+            logger.error("order manager: cancel-all (%s) failed: %s", reason, exc)
+            return False
+        self._cancel_bucket.debit(1 + len((reply or {}).get("canceled") or []), now_s)
+        self._apply_cancel_reply(reply, list(self._strays))
+        return True
+
+    def _new_strays(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._incr("orders.unknown_orders", len(ids))
+            logger.warning("order manager: %d orders at the venue we did not send; canceling",
+                           len(ids))
+            self._strays.update(OrderHash(i.lower()) for i in ids)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _emit(self, event: Any) -> None:
+        if self._log is not None:
+            self._log.append("out", event)
+        for sink in self._sinks:
+            sink(event)
+
+    def _record(self, rec: dict[str, Any]) -> None:
+        if self._log is not None:
+            self._log.append("order", rec)
+
+    def _incr(self, name: str, n: int = 1, dim: str = "") -> None:
+        if self._metrics is not None:
+            self._metrics.incr(name, n, dim=dim)
+
+    def _timing(self, name: str, ms: float, dim: str = "") -> None:
+        if self._metrics is not None:
+            self._metrics.timing_ms(name, ms, dim=dim)
+
+    def _gauge(self, name: str, value: float, dim: str = "") -> None:
+        if self._metrics is not None:
+            self._metrics.gauge(name, value, dim=dim)

@@ -1,0 +1,372 @@
+"""The OrderManager actor: desired quotes → cancels and posts at the venue (design §3, §5).
+
+Each pass: diff the last ``DesiredQuotes`` against our orders (``trading.diff``), send the
+cancels first (``DELETE /orders``), diff again, check the posts against the risk limits
+(``trading.risk``), sign them (the hash, known before sending, is the order id) and send them
+in batches of at most 15 (``POST /orders``). A pass runs when new desired quotes arrive, after
+user-feed events that change our orders, after markets change and on a housekeeping timer,
+because the Quoter publishes only when its target changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pykka
+
+from actors.order_flow import OrderFlow, Quote
+from actors.order_venue import (
+    MarketInfo,
+    expected_heartbeat_id,
+    remote_orders,
+)
+from messages import (
+    CancelAll,
+    ConditionId,
+    DesiredQuotes,
+    FeedStatus,
+    KillSwitch,
+    MarketsChanged,
+    OrderEvent,
+    OrderFilled,
+    OrderHash,
+    SlotReady,
+    TickSizeChanged,
+    TimerTick,
+    TokenId,
+    TradeEvent,
+)
+from polymm.errors import VenueError
+from polymm.slot import LatestSlot
+from polymm.ticker import Ticker
+from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker
+from trading.params import OrderParams, RiskLimits
+from trading.rate_budget import Backoff, TokenBucket
+from trading.risk import KillSwitch as KillMonitor
+from venue.orders import exchange_for
+
+logger = logging.getLogger(__name__)
+
+HOUSEKEEPING_S = 0.5
+MAX_LOOKUPS_PER_PASS = 20
+
+
+class OrderManager(OrderFlow, pykka.ThreadingActor):
+    """Owns our orders at the venue: the tracker, signer, REST client, rate budgets, back-off,
+    kill switch and the dead-man heartbeat.
+
+    Thread ownership: everything on this object belongs to the actor's thread (the signer and
+    the REST session are not thread-safe); the two ``Ticker`` threads only ``tell`` timer
+    messages; the desired slot has its own lock; ``stats()`` is asked through the mailbox.
+
+    Accepts: ``SlotReady`` (take the newest ``DesiredQuotes``), ``MarketsChanged``,
+    ``TickSizeChanged``, ``OrderEvent``, ``TradeEvent``, ``FeedStatus`` (user feed connected →
+    reconcile from ``GET /data/orders``), ``CancelAll``, ``KillSwitch``, ``TimerTick``
+    (``heartbeat``, ``orders``). Asked: ``stats()``, ``shutdown()``.
+    Emits: ``OrderPlaced``/``OrderRejected``/``OrderCanceled``/``OrderFilled`` to ``sinks``;
+    kind ``order`` records (desired taken, cancels, posts with hashes, outcomes) and kind
+    ``out`` (the emitted events) to the event log.
+    On failure: an exception in a handler stops the actor; ``on_failure`` still sends a venue
+    cancel-all, and the venue's dead-man switch cancels the rest within ~15 s.
+    """
+
+    def __init__(self, *, params: OrderParams, limits: RiskLimits, signer: Any, client: Any,
+                 owner: str, maker: str, signature_type: int = 0,
+                 desired_slot: LatestSlot[DesiredQuotes], api_key: str | None = None,
+                 event_log: Any = None, metrics: Any = None,
+                 sinks: Sequence[Callable[[Any], None]] = (),
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+                 timers: bool = True) -> None:
+        super().__init__()
+        if not 1 <= params.batch_size <= 15:
+            raise ValueError(f"order_manager.batch_size: expected 1..15, got {params.batch_size}")
+        if not 0 <= signature_type <= 3:
+            raise ValueError(f"venue.signature_type: expected 0..3, got {signature_type}")
+        self._params = params
+        self._limits = limits
+        self._signer = signer
+        self._client = client
+        self._api_key = api_key if api_key is not None else owner
+        self._maker = maker
+        self._sig_type = signature_type
+        # A deposit wallet (type 3) signs as itself (protocol §6.2).
+        self._signer_addr = maker if signature_type == 3 else signer.address
+        self._slot = desired_slot
+        self._log = event_log
+        self._metrics = metrics
+        self._sinks = list(sinks)
+        self._clock = clock
+        self._wall_ms = wall_ms
+        self._timers = timers
+        now = clock()
+        self.tracker = OrderTracker(owner=owner,
+                                    resolve_timeout_ms=int(params.resolve_timeout_s * 1000))
+        self._order_bucket = TokenBucket(params.order_rate_per_s, params.order_burst, now)
+        self._cancel_bucket = TokenBucket(params.cancel_rate_per_s, params.cancel_burst, now)
+        self._cancel_batch = max(1, min(1000, params.cancel_burst))
+        self.backoff = Backoff()
+        self._kill = KillMonitor(limits)
+        self._markets: dict[TokenId, MarketInfo] = {}
+        self._ticks: dict[TokenId, int] = {}
+        self._tick_refreshed: dict[TokenId, float] = {}
+        self._conditions: set[ConditionId] = set()
+        self._desired: DesiredQuotes | None = None
+        self._suppressed: set[Quote] = set()
+        self._strays: set[OrderHash] = set()
+        self._halted: str | None = None
+        self._shut_down = False
+        self._hb_id = ""
+        self._tickers: list[Ticker] = []
+        self._posted = 0
+        self._canceled = 0
+        self._rejects: Counter[str] = Counter()
+        self._heartbeat_errors = 0
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            SlotReady: lambda _m: self.on_slot_ready(),
+            MarketsChanged: self.on_markets_changed,
+            TickSizeChanged: self.on_tick_size_changed,
+            OrderEvent: self.on_order_event,
+            TradeEvent: self.on_trade_event,
+            FeedStatus: self.on_feed_status,
+            CancelAll: self.on_cancel_all,
+            KillSwitch: self.on_kill_switch,
+            TimerTick: self.on_timer,
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.reconcile()
+        self.on_heartbeat()
+        if self._timers:
+            ref = self.actor_ref
+
+            def tick(name: str) -> Callable[[], None]:
+                def fire() -> None:
+                    # A tick racing the actor's stop is dropped; the ticker stops too.
+                    with contextlib.suppress(pykka.ActorDeadError):
+                        ref.tell(TimerTick(name=name, ts_recv_ns=time.time_ns()))
+                return fire
+
+            self._tickers = [
+                Ticker(self._params.heartbeat_interval_s, tick("heartbeat"),
+                       name="heartbeat").start(),
+                Ticker(HOUSEKEEPING_S, tick("orders"), name="orders").start(),
+            ]
+        logger.info("order manager: started (maker %s, signature type %d)", self._maker,
+                    self._sig_type)
+
+    def on_stop(self) -> None:
+        self._stop_tickers()
+        if not self._shut_down and (self.tracker.orders() or self._strays):
+            self._cancel_all("stopped without shutdown")
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self._stop_tickers()
+        logger.error("order manager failed (%s); sending a venue cancel-all",
+                     getattr(exception_type, "__name__", exception_type))
+        try:
+            self._client.cancel_all()
+        except Exception as exc:
+            logger.error("order manager: cancel-all after failure failed: %s", exc)
+
+    def _stop_tickers(self) -> None:
+        for t in self._tickers:
+            t.stop()
+        self._tickers = []
+
+    def on_receive(self, message: Any) -> Any:
+        handler = self._handlers.get(type(message))
+        if handler is not None:
+            handler(message)
+        return None
+
+    # -- asked by the supervisor -----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the status line and the run summary."""
+        counts = self.tracker.counts()
+        t = self.tracker
+        return {
+            "orders_posted": self._posted, "orders_canceled": self._canceled,
+            "rejects": dict(self._rejects), "fills": t.fills,
+            "duplicate_orders": t.duplicates_prevented + t.duplicates_reported,
+            "duplicate_orders_prevented": t.duplicates_prevented,
+            "duplicate_orders_reported": t.duplicates_reported,
+            "unknown_orders": t.unknown_orders, "unknown_resolved": t.unknown_resolved,
+            "open_orders": sum(counts[s.value] for s in OPEN),
+            "in_flight": sum(counts[s.value] for s in IN_FLIGHT),
+            "unknown_outcome": counts[OrderState.UNKNOWN.value],
+            "heartbeat_errors": self._heartbeat_errors, "halted": self._halted or "",
+        }
+
+    def shutdown(self) -> dict[str, Any]:
+        """Stop posting, cancel everything at the venue, and read back what is still open."""
+        self._halted = self._halted or "shutdown"
+        self._shut_down = True
+        self._stop_tickers()
+        if not self._cancel_all("shutdown"):
+            self._cancel_all("shutdown (retry)")
+        left = -1
+        try:
+            remaining = remote_orders(self._client.open_orders())
+            if remaining:
+                self._send_cancels([r.order_id for r in remaining], self._clock(), force=True)
+                remaining = remote_orders(self._client.open_orders())
+            for tr in self.tracker.reconcile(remaining, self._now_ms()).transitions:
+                self._on_transition(tr)
+            left = len(remaining)
+        except VenueError as exc:
+            logger.error("order manager: reading open orders at shutdown failed: %s", exc)
+        logger.info("order manager: shut down, %d orders still open at the venue", left)
+        return {"open_orders_after_shutdown": left, "stats": self.stats()}
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def on_slot_ready(self) -> None:
+        desired = self._slot.take()
+        if desired is None:
+            return
+        self._desired = desired
+        self._suppressed.clear()
+        self._record({"op": "desired", "seq": desired.seq, "quotes": len(desired.quotes)})
+        self.run_pass()
+
+    def on_markets_changed(self, msg: MarketsChanged) -> None:
+        markets: dict[TokenId, MarketInfo] = {}
+        for m in msg.markets:
+            try:
+                exchange, domain = exchange_for(m.version, m.neg_risk)
+            except ValueError as exc:
+                logger.error("order manager: market %s not tradable: %s", m.slug, exc)
+                continue
+            for token in m.token_ids:
+                markets[token] = MarketInfo(condition_id=m.condition_id, exchange=exchange,
+                                            domain_version=domain,
+                                            min_size_micro=m.min_size_micro)
+                if token not in self._ticks or m.condition_id in msg.added:
+                    self._ticks[token] = m.tick_pips
+        self._markets = markets
+        self._ticks = {t: v for t, v in self._ticks.items() if t in markets}
+        self._conditions = {i.condition_id for i in markets.values()}
+        self.run_pass()
+
+    def on_tick_size_changed(self, msg: TickSizeChanged) -> None:
+        if msg.token_id in self._markets:
+            self._ticks[msg.token_id] = msg.new_tick_pips
+            self.run_pass()
+
+    def on_order_event(self, ev: OrderEvent) -> None:
+        tr, stray = self.tracker.on_order_event(ev, self._now_ms())
+        if tr is not None:
+            self._on_transition(tr)
+        if stray:
+            self._new_strays([ev.order_id])
+        self.run_pass()
+
+    def on_trade_event(self, ev: TradeEvent) -> None:
+        fills, transitions = self.tracker.on_trade_event(ev, self._now_ms())
+        for f in fills:
+            self._incr("orders.fills")
+            self._emit(OrderFilled(order_id=f.order_id, trade_id=f.trade_id,
+                                   condition_id=f.condition_id, token_id=f.token_id,
+                                   side=f.side, price_pips=f.price_pips,
+                                   size_micro=f.size_micro, status=f.status.value,
+                                   ts_recv_ns=ev.ts_recv_ns))
+        for tr in transitions:
+            self._on_transition(tr)
+        if fills:
+            self.run_pass()
+
+    def on_feed_status(self, msg: FeedStatus) -> None:
+        if msg.feed == "user" and msg.connected:
+            self.reconcile()
+            self.run_pass()
+
+    def on_cancel_all(self, msg: CancelAll) -> None:
+        if msg.halt:
+            self._halt(f"cancel-all: {msg.reason}")
+        else:
+            self._cancel_all(msg.reason)
+
+    def on_kill_switch(self, msg: KillSwitch) -> None:
+        if msg.on:
+            self._halt(f"kill switch: {msg.reason}")
+        elif self._halted is not None and not self._shut_down:
+            logger.warning("order manager: quoting resumed (%s)", msg.reason)
+            self._halted = None
+            self._kill.reset()
+            self._gauge("risk.kill_switch", 0)
+            self.run_pass()
+
+    def on_timer(self, msg: TimerTick) -> None:
+        if msg.name == "heartbeat":
+            self.on_heartbeat()
+        elif msg.name == "orders":
+            self.on_housekeeping()
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def on_heartbeat(self) -> None:
+        """One dead-man heartbeat; a stale id is replaced by the one the venue expects."""
+        if self._shut_down:
+            return
+        t0 = time.perf_counter_ns()
+        try:
+            self._hb_id = self._client.heartbeat(self._hb_id)
+        except VenueError as exc:
+            expected = expected_heartbeat_id(exc)
+            try:
+                if expected is None:
+                    raise
+                self._hb_id = self._client.heartbeat(expected)
+            except VenueError as exc2:
+                self._hb_id = expected_heartbeat_id(exc2) or expected or self._hb_id
+                self._heartbeat_errors += 1
+                self._incr("orders.heartbeat_errors")
+                logger.warning("order manager: heartbeat failed: %s", exc2)
+                return
+        self._timing("orders.heartbeat_ms", (time.perf_counter_ns() - t0) / 1e6)
+
+    def on_housekeeping(self) -> None:
+        """Look up unresolved orders, refresh gauges, and run a pass (budgets and back-off may
+        have freed up work that an earlier pass deferred)."""
+        now_s = self._clock()
+        now_ms = int(now_s * 1000)
+        for oid in self.tracker.due_checks(now_ms)[:MAX_LOOKUPS_PER_PASS]:
+            try:
+                doc = self._client.get_order(oid)
+                found = remote_orders([doc]) if doc else []
+            except VenueError as exc:
+                logger.debug("order manager: lookup of %s failed: %s", oid[:12], exc)
+                self.tracker.check_failed(oid, now_ms)
+                continue
+            tr = self.tracker.resolve(oid, found[0] if found else None, now_ms)
+            if tr is not None:
+                self._on_transition(tr)
+        counts = self.tracker.counts()
+        self._gauge("orders.open", sum(counts[s.value] for s in OPEN))
+        self._gauge("orders.rate_budget_remaining", self._order_bucket.remaining(now_s), "order")
+        self._gauge("orders.rate_budget_remaining", self._cancel_bucket.remaining(now_s),
+                    "cancel")
+        self.run_pass()
+
+    def reconcile(self) -> None:
+        """Align the tracker with ``GET /data/orders``; strays get canceled by the next pass."""
+        try:
+            remote = remote_orders(self._client.open_orders())
+        except VenueError as exc:
+            logger.warning("order manager: reconcile failed: %s", exc)
+            return
+        result = self.tracker.reconcile(remote, self._now_ms())
+        for tr in result.transitions:
+            self._on_transition(tr)
+        self._new_strays(result.strays)
+        logger.info("order manager: reconciled %d open orders at the venue (%d unknown)",
+                    len(remote), len(result.strays))

@@ -1,0 +1,82 @@
+"""Venue-facing helpers of the OrderManager: market signing info, reject classification,
+back-off scope, heartbeat errors, and REST order objects → ``RemoteOrder``.
+
+Plain functions, no state; they run on the OrderManager's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from messages import ConditionId, OrderHash, RejectReason, Side, TokenId
+from trading.order_tracker import RemoteOrder
+from trading.rate_budget import CANCEL, POST
+from venue.numbers import parse_micro, parse_pips
+from venue.rest_errors import classify_reject
+
+logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketInfo:
+    """What signing an order on one token needs (from ``MarketsChanged``)."""
+
+    condition_id: ConditionId
+    exchange: str
+    domain_version: str
+    min_size_micro: int
+
+
+def classify(status: int, message: str) -> RejectReason:
+    """The reject reason for a venue refusal (``venue.rest_errors.classify_reject``)."""
+    return classify_reject(status, message)
+
+
+def blocked_ops(op: str, status: int, reason: RejectReason, message: str) -> tuple[str, ...]:
+    """Which operations to back off after a refused request (protocol §5.5, §7.5).
+
+    425 (engine restarting): everything. 429: the operation that hit it. 503: posts only in
+    post-only or cancel-only mode (cancels are allowed there), everything when trading is
+    disabled. Other refusals need no back-off.
+    """
+    if status == 425 or reason is RejectReason.TOO_EARLY:
+        return (POST, CANCEL)
+    if status == 429 or reason is RejectReason.RATE_LIMITED:
+        return (op,)
+    if status == 503 or reason in (RejectReason.POST_ONLY_MODE, RejectReason.TRADING_DISABLED):
+        text = message.lower()
+        if reason is RejectReason.POST_ONLY_MODE or "cancel-only" in text or "cancel only" in text:
+            return (POST,)
+        return (POST, CANCEL)
+    return ()
+
+
+def expected_heartbeat_id(exc: BaseException) -> str | None:
+    """The heartbeat id the venue expects, carried by an "Invalid Heartbeat ID" error."""
+    for attr in ("expected_id", "heartbeat_id", "expected"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def remote_orders(docs: Iterable[Any]) -> list[RemoteOrder]:
+    """``GET /data/order(s)`` objects as ``RemoteOrder``s; malformed entries are logged and
+    skipped."""
+    out: list[RemoteOrder] = []
+    for d in docs:
+        try:
+            out.append(RemoteOrder(
+                order_id=OrderHash(str(d["id"]).lower()),
+                condition_id=ConditionId(str(d.get("market", ""))),
+                token_id=TokenId(str(d.get("asset_id", ""))),
+                side=Side(str(d.get("side", "BUY")).upper()),
+                price_pips=parse_pips(str(d.get("price", "0"))),
+                original_size_micro=parse_micro(str(d.get("original_size", "0"))),
+                size_matched_micro=parse_micro(str(d.get("size_matched", "0"))),
+                status=str(d.get("status", "")).upper()))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            logger.error("order manager: malformed order object from the venue: %s", exc)
+    return out

@@ -1,0 +1,102 @@
+"""Admin routes under ``/_sim``: state, fault profiles, and deterministic taker fills and tick
+changes for tests. Owned by the simulator's event loop.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from polymm.errors import ConfigError
+from sim.auth import refuse
+from sim.book import BUY, SELL
+from sim.exchange import Exchange
+from sim.faults import Faults, load_profile, parse_profile
+from sim.hub import Hub
+from sim.stats import Stats
+from sim.wire import PIPS, parse_decimal_micro
+
+
+class Admin:
+    def __init__(self, *, exchange: Exchange, hub: Hub, stats: Stats, faults: Faults,
+                 clock: Callable[[], float], rng: random.Random) -> None:
+        self.ex = exchange
+        self.hub = hub
+        self.stats = stats
+        self.faults = faults
+        self.clock = clock
+        self.rng = rng
+
+    async def state(self, request: web.Request) -> web.Response:
+        open_orders = {key: {"count": len(orders), "ids": sorted(orders)}
+                       for key, orders in self.ex.open_by_key.items() if orders}
+        body: dict[str, Any] = {
+            "time": self.clock(), "open_orders": open_orders, **self.stats.as_json(),
+            "sockets": self.hub.counts(), "fault_profile": self.faults.profile.name,
+            "markets": [{"slug": m.slug, "condition_id": m.condition_id,
+                         "token_ids": list(m.token_ids), "tick": m.tick_pips / PIPS,
+                         "accepting": m.accepting, "closed": m.closed,
+                         "start": m.start_s, "end": m.end_s}
+                        for m in sorted(self.ex.markets.values(), key=lambda m: m.start_s)],
+        }
+        return web.json_response(body, dumps=lambda o: orjson.dumps(o).decode())
+
+    async def set_faults(self, request: web.Request) -> web.Response:
+        try:
+            raw = orjson.loads(await request.read())
+        except orjson.JSONDecodeError as exc:
+            raise refuse(400, "body: a profile name or a profile mapping") from exc
+        try:
+            if isinstance(raw, str):
+                profile = load_profile(raw)
+            elif isinstance(raw, dict) and isinstance(raw.get("profile"), str):
+                profile = load_profile(raw["profile"])
+            else:
+                profile = parse_profile(raw)
+        except ConfigError as exc:
+            raise refuse(400, str(exc)) from exc
+        self.faults.set(profile)
+        return web.json_response({"profile": profile.name})
+
+    async def take(self, request: web.Request) -> web.Response:
+        """``{"token_id", "side", "price": "0.45", "size": "10"}``: a taker order now."""
+        req = orjson.loads(await request.read())
+        m = self.ex.by_token.get(str(req.get("token_id")))
+        side = req.get("side")
+        if m is None or side not in (BUY, SELL):
+            raise refuse(400, "token_id and side BUY|SELL required")
+        price = parse_decimal_micro(str(req["price"]), PIPS)
+        size = parse_decimal_micro(str(req.get("size", "5")))
+        trade = self.ex.take(m, m.token_index(str(req["token_id"])), side, price, size,
+                             self.clock())
+        return web.json_response({"trade_id": trade.id if trade else None,
+                                  "size": trade.size_micro / 1e6 if trade else 0})
+
+    async def tick(self, request: web.Request) -> web.Response:
+        """``{"token_id" | "condition_id", "tick": "0.001"}``: change a market's tick now."""
+        req = orjson.loads(await request.read())
+        m = self.ex.by_token.get(str(req.get("token_id"))) or self.ex.markets.get(
+            str(req.get("condition_id")))
+        if m is None:
+            raise refuse(404, "market not found")
+        self.ex.set_tick(m, parse_decimal_micro(str(req["tick"]), PIPS), self.clock())
+        self.stats.faults["tick_change"] += 1
+        return web.json_response({"tick": m.tick_pips / PIPS})
+
+    def change_random_tick(self) -> None:
+        """The tick fault: flip an accepting market between 0.01 and 0.001."""
+        live = sorted((m for m in self.ex.markets.values() if m.accepting and not m.closed),
+                      key=lambda m: m.start_s)
+        if not live:
+            return
+        m = self.rng.choice(live)
+        self.ex.set_tick(m, 10 if m.tick_pips == 100 else 100, self.clock())
+        self.stats.faults["tick_change"] += 1
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/_sim/state", self.state), web.post("/_sim/faults", self.set_faults),
+                web.post("/_sim/take", self.take), web.post("/_sim/tick", self.tick)]

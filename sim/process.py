@@ -1,0 +1,131 @@
+"""``SimProcess``: start the simulated venue in its own process and wait until it listens.
+
+Used by tests, ``bin/polymm run`` and benchmarks. The child runs
+``[sys.executable, <repo>/bin/polymm, "sim", "--port", "0", *args]``; its one stdout line
+``SIM READY http://127.0.0.1:<port>`` says where it listens. Stopping sends SIGTERM, waits, and
+kills it after a timeout, so no process is left behind. Not thread-safe: one owner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from polymm.errors import PolymmError
+
+REPO = Path(__file__).resolve().parent.parent
+READY = "SIM READY "
+
+
+class SimProcess:
+    """A simulated venue child process.
+
+    Args:
+        args: extra ``polymm sim`` arguments (``--window-seconds 120``, ``--seed 7``, ...).
+        startup_timeout_s: how long ``start`` waits for the READY line.
+        stderr: where the child's log goes (default: inherited).
+    """
+
+    def __init__(self, args: Sequence[str] = (), *, startup_timeout_s: float = 20,
+                 stderr: IO[Any] | int | None = None) -> None:
+        self.args = list(args)
+        self.startup_timeout_s = startup_timeout_s
+        self.stderr = stderr
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base_url = ""
+        self.ws_url = ""
+
+    def start(self) -> SimProcess:
+        cmd = [sys.executable, str(REPO / "bin" / "polymm"), "sim", "--port", "0", *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     stdin=subprocess.DEVNULL, cwd=str(REPO),
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            line = self._read_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.base_url = line.split(" ", 2)[2].strip()
+        self.ws_url = "ws://" + self.base_url.removeprefix("http://")
+        return self
+
+    def _read_ready(self) -> str:
+        if self.proc is None or self.proc.stdout is None:
+            raise PolymmError("simulated venue not started")
+        out = self.proc.stdout
+        deadline = time.monotonic() + self.startup_timeout_s
+        buf = b""
+        with selectors.DefaultSelector() as sel:
+            sel.register(out, selectors.EVENT_READ)
+            while b"\n" not in buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PolymmError(f"simulated venue not ready within "
+                                      f"{self.startup_timeout_s:g} s")
+                if not sel.select(left):
+                    continue
+                chunk = os.read(out.fileno(), 4096)
+                if not chunk:
+                    raise PolymmError(f"simulated venue exited during start-up "
+                                      f"(code {self.proc.wait(5)})")
+                buf += chunk
+        line = buf.split(b"\n", 1)[0].decode()
+        if not line.startswith(READY):
+            raise PolymmError(f"simulated venue said {line!r} instead of {READY.strip()}")
+        return line
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout_s: float = 10) -> int | None:
+        """SIGTERM, wait ``timeout_s``, then SIGKILL. Returns the exit code."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout_s)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        return proc.returncode
+
+    def __enter__(self) -> SimProcess:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def _request(self, method: str, path: str, body: object = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def state(self) -> dict[str, Any]:
+        """``GET /_sim/state``."""
+        result: dict[str, Any] = self._request("GET", "/_sim/state")
+        return result
+
+    def set_faults(self, profile: str | dict[str, Any]) -> None:
+        """Switch the fault profile: a name (``chaos``) or an inline profile mapping."""
+        self._request("POST", "/_sim/faults", profile)

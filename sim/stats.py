@@ -1,0 +1,45 @@
+"""Counters the simulator reports at ``GET /_sim/state``. Owned by the event loop."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Stats:
+    """What the venue saw and did; every injected fault is counted in ``faults``."""
+
+    orders_received: int = 0
+    orders_accepted: int = 0
+    signature_failures: int = 0
+    auth_failures: int = 0
+    duplicates: int = 0
+    fills: int = 0
+    heartbeats: int = 0
+    heartbeat_expiries: int = 0
+    cancels: int = 0
+    market_messages: int = 0
+    slow_consumers: int = 0
+    rejects: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+
+    def reject(self, reason: str) -> None:
+        self.rejects[reason] += 1
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "orders_received": self.orders_received,
+            "orders_accepted": self.orders_accepted,
+            "signature_failures": self.signature_failures,
+            "auth_failures": self.auth_failures,
+            "duplicates": self.duplicates,
+            "fills": self.fills,
+            "heartbeats": self.heartbeats,
+            "heartbeat_expiries": self.heartbeat_expiries,
+            "cancels": self.cancels,
+            "market_messages": self.market_messages,
+            "slow_consumers": self.slow_consumers,
+            "rejects": dict(self.rejects),
+            "faults": dict(self.faults),
+        }

@@ -1,0 +1,423 @@
+"""The OrderManager actor against a fake CLOB client and the real signer.
+
+Synchronisation: every ``tell`` is followed by an ask (``stats()``) through the same mailbox,
+waited on with a timeout, so the told message has been handled when the ask returns. Time is
+an injected clock; timers are off and driven by telling ``TimerTick``s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import pytest
+
+from actors.order_manager import OrderManager
+from messages import (
+    CancelAll,
+    ConditionId,
+    DesiredQuote,
+    DesiredQuotes,
+    FeedStatus,
+    GateReason,
+    KillSwitch,
+    MakerFill,
+    MarketDecision,
+    OrderCanceled,
+    OrderFilled,
+    OrderHash,
+    OrderPlaced,
+    OrderRejected,
+    RejectReason,
+    Side,
+    SlotReady,
+    TimerTick,
+    TokenId,
+    TradeEvent,
+    TradeId,
+    TradeStatus,
+)
+from polymm.errors import OutcomeUnknown, VenueError
+from polymm.metric_names import BY_NAME
+from polymm.slot import LatestSlot
+from tests.fakes import Collector, FakeMetrics, make_markets_changed, market_n
+from tests.fakes_orders import FakeClob
+from trading.params import OrderParams, RiskLimits
+from venue.orders import OrderSigner
+
+KEY = "0x" + "11" * 32
+TIMEOUT = 5.0
+MARKET = market_n(1)
+CID = MARKET.condition_id
+UP, DOWN = MARKET.token_ids
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class FakeLog:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def append(self, kind: str, obj: Any) -> None:
+        with self._lock:
+            self.records.append((kind, obj))
+
+    def ops(self, op: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for k, r in self.records if k == "order" and r.get("op") == op]
+
+
+class Env:
+    def __init__(self) -> None:
+        self.client = FakeClob()
+        self.clock = Clock()
+        self.sink = Collector()
+        self.metrics = FakeMetrics()
+        self.log = FakeLog()
+        self.slot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
+        self.signer = OrderSigner(KEY)
+        self.ref: Any = None
+        self.seq = 0
+
+    def start(self, params: OrderParams | None = None, limits: RiskLimits | None = None,
+              markets: bool = True, timers: bool = False) -> Env:
+        self.ref = OrderManager.start(
+            params=params or OrderParams(), limits=limits or RiskLimits(
+                max_open_orders_per_market=100, max_position_shares=10_000,
+                max_notional_usd=100_000),
+            signer=self.signer, client=self.client, owner="self", api_key="api-key-uuid",
+            maker=self.signer.address, signature_type=0, desired_slot=self.slot,
+            event_log=self.log, metrics=self.metrics, sinks=[self.sink], clock=self.clock,
+            timers=timers)
+        self.slot.bind(lambda: self.ref.tell(SlotReady()))
+        if markets:
+            self.tell(make_markets_changed([MARKET]))
+        return self
+
+    @property
+    def proxy(self) -> Any:
+        return self.ref.proxy()
+
+    def tell(self, msg: Any) -> dict[str, Any]:
+        self.ref.tell(msg)
+        return self.stats()
+
+    def stats(self) -> dict[str, Any]:
+        return self.proxy.stats().get(timeout=TIMEOUT)
+
+    def desire(self, quotes: list[DesiredQuote], cids: tuple[ConditionId, ...] = (CID,),
+               cause_recv_ns: int = 1) -> dict[str, Any]:
+        self.seq += 1
+        self.slot.put(DesiredQuotes(
+            seq=self.seq, now_ms=int(self.clock.t * 1000), cause_recv_ns=cause_recv_ns,
+            quotes=tuple(quotes),
+            decisions=tuple(MarketDecision(condition_id=c, gate=GateReason.NONE) for c in cids)))
+        return self.stats()
+
+    def housekeeping(self) -> dict[str, Any]:
+        return self.tell(TimerTick(name="orders", ts_recv_ns=0))
+
+    def calls(self, *names: str) -> list[str]:
+        return [c[0] for c in self.client.calls if not names or c[0] in names]
+
+
+@pytest.fixture
+def env():
+    e = Env()
+    yield e
+    if e.ref is not None and e.ref.is_alive():
+        e.ref.stop(timeout=TIMEOUT)
+
+
+def q(price: int, token: TokenId = UP, size: int = 10_000_000) -> DesiredQuote:
+    return DesiredQuote(condition_id=CID, token_id=token, side=Side.BUY, price_pips=price,
+                        size_micro=size)
+
+
+def test_desired_quotes_are_posted_in_batches_of_15(env):
+    env.start()
+    stats = env.desire([q(100 * i) for i in range(10, 30)])
+    assert [c[1] for c in env.client.calls if c[0] == "post_orders"] == [15, 5]
+    assert stats["orders_posted"] == 20 and stats["open_orders"] == 20
+    placed = env.sink.of(OrderPlaced)
+    assert len(placed) == 20 and all(p.status == "live" for p in placed)
+    # hashes are known before sending: the logged post records name the venue's ids
+    logged = {o["id"] for r in env.log.ops("post") for o in r["orders"]}
+    assert logged == set(env.client.open)
+    assert env.log.ops("desired")[0]["seq"] == 1
+    env_body = env.client.posted_bodies[0][0]
+    assert env_body["owner"] == "api-key-uuid" and env_body["postOnly"] is True
+
+
+def test_cancels_go_before_posts(env):
+    env.start()
+    env.desire([q(4500), q(5000, DOWN)])
+    env.client.calls.clear()
+    stats = env.desire([q(4000), q(5000, DOWN)])  # Up re-priced beyond tolerance
+    assert env.calls("cancel_orders", "post_orders") == ["cancel_orders", "post_orders"]
+    assert stats["orders_canceled"] == 1 and stats["open_orders"] == 2
+    assert len(env.sink.of(OrderCanceled)) == 1
+
+
+def test_unchanged_desired_is_not_reposted_on_timer(env):
+    env.start()
+    env.desire([q(4500)])
+    env.housekeeping()
+    env.housekeeping()
+    assert env.client.count("post_orders") == 1
+
+
+def test_post_only_cross_is_dropped_not_retried(env):
+    env.start()
+    env.client.reject = lambda e: ("invalid post-only order: order crosses book"
+                                   if e["order"]["takerAmount"] and e["order"]["makerAmount"]
+                                   == "5500000" else None)
+    stats = env.desire([q(5500), q(4000)])
+    rejected = env.sink.of(OrderRejected)
+    assert [r.reason for r in rejected] == [RejectReason.POST_ONLY_CROSS]
+    assert stats["rejects"] == {"post_only_cross": 1} and stats["open_orders"] == 1
+    env.housekeeping()
+    env.clock.t += 5
+    env.housekeeping()
+    assert env.client.count("post_orders") == 1  # the next snapshot re-prices
+    env.client.reject = lambda e: None
+    env.desire([q(5400), q(4000)])
+    assert env.client.count("post_orders") == 2
+
+
+@pytest.mark.parametrize("placed", [True, False])
+def test_post_timeout_is_never_resent_and_gets_resolved(env, placed):
+    env.start()
+    env.client.post_errors = [OutcomeUnknown("read timed out")]
+    env.client.place_on_error = placed
+    stats = env.desire([q(4500)])
+    assert stats["in_flight"] == 1 and stats["unknown_outcome"] == 1
+    first = env.log.ops("post")[0]["orders"][0]["id"]
+    env.housekeeping()  # nothing re-posted while unknown; lookup not due yet
+    assert env.client.count("post_orders") == 1 and env.client.count("get_order") == 0
+    env.clock.t += 1.0
+    stats = env.housekeeping()
+    assert env.client.count("get_order") == 1
+    if placed:
+        assert stats["open_orders"] == 1 and stats["unknown_resolved"] == 1
+        assert env.sink.of(OrderPlaced)[0].order_id == first
+        env.clock.t += 20
+        env.housekeeping()
+        assert env.client.count("post_orders") == 1
+    else:
+        assert stats["unknown_outcome"] == 1  # not found yet: not concluded before the timeout
+        env.clock.t += 10.0
+        stats = env.housekeeping()
+        assert stats["unknown_resolved"] == 1
+        # Proven not placed: a fresh order (new salt, new hash) goes out, never the old one.
+        posts = env.log.ops("post")
+        assert env.client.count("post_orders") == 2 and posts[1]["orders"][0]["id"] != first
+    assert stats["duplicate_orders"] == 0
+
+
+def test_retry_after_is_honoured(env):
+    env.start()
+    env.client.post_errors = [VenueError("Too Many Requests", status=429, retry_after_s=5.0)]
+    stats = env.desire([q(4500)])
+    assert stats["open_orders"] == 0 and stats["rejects"] == {"rate_limited": 1}
+    env.clock.t += 4.9
+    env.housekeeping()
+    assert env.client.count("post_orders") == 1
+    env.clock.t += 0.1
+    stats = env.housekeeping()
+    assert env.client.count("post_orders") == 2 and stats["open_orders"] == 1
+
+
+def test_post_only_mode_blocks_posts_but_not_cancels(env):
+    env.start()
+    env.desire([q(4500)])
+    env.client.post_errors = [VenueError(
+        "post-only mode: only post-only orders and cancels are allowed", status=503,
+        retry_after_s=79.0)]
+    env.desire([q(4000)])  # cancel 4500 (allowed), post 4000 refused
+    env.client.calls.clear()
+    env.desire([q(3500)])
+    env.clock.t += 30
+    env.housekeeping()
+    assert env.calls("post_orders") == []
+    env.clock.t += 50
+    stats = env.housekeeping()
+    assert env.calls("post_orders") == ["post_orders"] and stats["open_orders"] == 1
+
+
+def test_tick_rejection_refreshes_tick_once(env):
+    env.start()
+    env.client.tick_sizes[UP] = 1000
+    env.client.reject = lambda e: ("order 0x is invalid. Price (0.45) breaks minimum tick "
+                                   "size rule: 0.1")
+    stats = env.desire([q(4500)])
+    assert stats["rejects"] == {"tick": 1} and env.client.count("get_tick_size") == 1
+    env.desire([q(4500), q(4400)])  # still off the new grid: refused locally, not at the venue
+    assert env.client.count("post_orders") == 1
+    assert env.client.count("get_tick_size") == 1
+
+
+def test_heartbeat_ids_rotate_and_recover(env):
+    env.start()
+    env.proxy.on_heartbeat().get(timeout=TIMEOUT)
+    env.client.hb_expected = "venue-restarted"
+    env.proxy.on_heartbeat().get(timeout=TIMEOUT)
+    sent = [c[1] for c in env.client.calls if c[0] == "heartbeat"]
+    assert sent == ["", "hb-1", "hb-2", "venue-restarted"]
+    assert env.stats()["heartbeat_errors"] == 0
+
+
+def test_start_reconciles_and_cancels_unknown_orders(env):
+    stray = "0x" + "77" * 32
+    env.client.add_open(stray)
+    stats = env.start().stats()
+    assert ("cancel_orders", [stray]) in env.client.calls
+    assert stats["unknown_orders"] == 1 and env.client.open == {}
+
+
+def test_user_feed_resync_reconciles(env):
+    env.start()
+    env.desire([q(4500)])
+    oid = next(iter(env.client.open))
+    env.client.open.pop(oid)  # canceled at the venue while the feed was down
+    env.client.add_open("0x" + "66" * 32)
+    env.client.calls.clear()
+    stats = env.tell(FeedStatus(feed="user", connected=True, reason="resync", ts_recv_ns=1))
+    assert env.calls("open_orders", "cancel_orders", "post_orders") == [
+        "open_orders", "cancel_orders", "post_orders"]  # stray canceled, quote replaced
+    assert stats["unknown_orders"] == 1 and stats["open_orders"] == 1
+
+
+def test_fill_rediffs_without_new_desired(env):
+    env.start()
+    env.desire([q(4500)])
+    oid = OrderHash(next(iter(env.client.open)))
+    env.client.calls.clear()
+    stats = env.tell(TradeEvent(
+        trade_id=TradeId("t1"), status=TradeStatus.MATCHED, condition_id=CID, token_id=UP,
+        side=Side.SELL, price_pips=4500, size_micro=5_000_000, taker_order_id=OrderHash("0x0"),
+        trader_side="MAKER", owner="other",
+        maker_fills=(MakerFill(order_id=oid, owner="self", token_id=UP, side=Side.BUY,
+                               price_pips=4500, matched_size_micro=5_000_000),),
+        ts_event_ms=1, ts_recv_ns=1))
+    assert stats["fills"] == 1 and len(env.sink.of(OrderFilled)) == 1
+    # half filled: outside the size tolerance → cancel the rest and post a full-size quote
+    assert env.calls("cancel_orders", "post_orders") == ["cancel_orders", "post_orders"]
+
+
+def test_removed_market_orders_are_canceled(env):
+    env.start()
+    env.desire([q(4500)])
+    other = market_n(2)
+    stats = env.tell(dataclasses.replace(make_markets_changed([other]), removed=(CID,)))
+    assert stats["open_orders"] == 0 and env.client.open == {}
+
+
+def test_kill_switch_cancels_all_and_stops_posting(env):
+    env.start()
+    env.desire([q(4500)])
+    stats = env.tell(KillSwitch(on=True, reason="operator", ts_recv_ns=1))
+    assert env.client.count("cancel_all") == 1 and stats["open_orders"] == 0
+    env.desire([q(4400)])
+    env.housekeeping()
+    assert env.client.count("post_orders") == 1
+    env.tell(KillSwitch(on=False, reason="operator", ts_recv_ns=2))
+    assert env.client.count("post_orders") == 2
+
+
+def test_cancel_all_halt(env):
+    env.start()
+    env.desire([q(4500)])
+    stats = env.tell(CancelAll(reason="test", halt=True))
+    assert stats["halted"] and env.client.open == {}
+    env.housekeeping()
+    assert env.client.count("post_orders") == 1
+
+
+def test_risk_limits_drop_posts(env):
+    env.start(limits=RiskLimits(max_open_orders_per_market=1))
+    stats = env.desire([q(4500), q(4000, DOWN)])
+    assert stats["open_orders"] == 1 and stats["rejects"] == {"risk": 1}
+    assert env.sink.of(OrderRejected)[0].reason is RejectReason.RISK
+
+
+def test_shutdown_cancels_all_and_reports_zero_open(env):
+    env.start()
+    env.desire([q(4500), q(4000, DOWN)])
+    result = env.proxy.shutdown().get(timeout=TIMEOUT)
+    assert result["open_orders_after_shutdown"] == 0
+    assert result["stats"]["orders_posted"] == 2 and result["stats"]["open_orders"] == 0
+    assert env.client.count("cancel_all") == 1
+    env.desire([q(4400)])
+    assert env.client.count("post_orders") == 1
+
+
+def test_on_failure_cancels_all(env):
+    env.start()
+    env.desire([q(4500)])
+    canceled = threading.Event()
+    original = env.client.cancel_all
+
+    def cancel_all() -> dict[str, Any]:
+        result = original()
+        canceled.set()
+        return result
+
+    def broken(market: str | None = None) -> list[dict[str, Any]]:
+        raise RuntimeError("bug in a handler")
+
+    env.client.cancel_all = cancel_all
+    env.client.open_orders = broken
+    env.ref.tell(FeedStatus(feed="user", connected=True, reason="resync", ts_recv_ns=1))
+    assert canceled.wait(TIMEOUT)
+    assert env.ref.actor_stopped.wait(TIMEOUT)
+    assert env.client.open == {}
+
+
+def test_metrics_are_in_the_table_and_tick_to_order_is_measured(env):
+    env.start()
+    env.desire([q(4500)], cause_recv_ns=1)
+    env.housekeeping()
+    names = {t[0] for t in env.metrics.timings} | {k[0] for k in env.metrics.counts} | {
+        k[0] for k in env.metrics.gauges}
+    assert names <= set(BY_NAME)
+    for name in ("orders.diff_ms", "orders.sign_ms", "orders.order_submit_latency_ms",
+                 "orders.tick_to_order_ms", "orders.batch_size", "orders.heartbeat_ms"):
+        assert name in names
+    assert env.metrics.count("orders.posted") == 1
+
+
+def test_timers_drive_heartbeats_and_stop_with_the_actor(env):
+    env.start(params=OrderParams(heartbeat_interval_s=1.0), timers=True)
+    sent = threading.Event()
+    original = env.client.heartbeat
+
+    def heartbeat(hid: str) -> str:
+        result = original(hid)
+        if env.client.count("heartbeat") >= 2:
+            sent.set()
+        return result
+
+    env.client.heartbeat = heartbeat
+    assert sent.wait(TIMEOUT)  # the first after start-up, the second from the timer
+    env.ref.stop(timeout=TIMEOUT)
+    assert not [t for t in threading.enumerate() if t.name.startswith("Ticker-") and
+                t.is_alive() and t.name in ("Ticker-heartbeat", "Ticker-orders")]
+
+
+def test_connect_failure_is_retried_after_backoff(env):
+    env.start()
+    env.client.post_errors = [VenueError("connection refused")]
+    stats = env.desire([q(4500)])
+    assert stats["open_orders"] == 0 and stats["rejects"] == {"server": 1}
+    env.clock.t += 1.0
+    stats = env.housekeeping()
+    assert env.client.count("post_orders") == 2 and stats["open_orders"] == 1
