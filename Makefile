@@ -31,3 +31,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+.PHONY: statsd
+# The npm StatsD daemon (pinned) in .statsd/ (git-ignored), for tests/test_e2e_statsd.py and a
+# local metrics stack; idempotent.
+statsd:
+	bash scripts/install-statsd.sh

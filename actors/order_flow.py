@@ -29,6 +29,7 @@ from messages import (
 )
 from polymm.errors import OutcomeUnknown, VenueError
 from trading.diff import DiffResult, batches, diff_orders
+from trading.order_replay import diff_record, risk_record
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker, Transition
 from trading.params import OrderParams, RiskLimits
 from trading.rate_budget import CANCEL, POST, Backoff, TokenBucket
@@ -103,9 +104,14 @@ class OrderFlow:
         if not posts:
             return
         t = self.tracker
-        exposure = Exposure.build(t.positions(), t.live_orders(), t.in_flight_posts())
+        positions, live, in_flight = t.positions(), t.live_orders(), t.in_flight_posts()
+        per_market = t.open_orders_per_market()
+        exposure = Exposure.build(positions, live, in_flight)
         min_sizes = {i.condition_id: i.min_size_micro for i in self._markets.values()}
-        risk = check_posts(posts, exposure, t.open_orders_per_market(), self._limits, min_sizes)
+        risk = check_posts(posts, exposure, per_market, self._limits, min_sizes)
+        if self._log is not None:
+            self._record(risk_record(posts, positions, live, in_flight, per_market, min_sizes,
+                                     risk))
         for q, why in risk.dropped:
             self._incr("risk.trims", dim=why)
             self._reject_local(q, RejectReason.RISK, why)
@@ -121,9 +127,12 @@ class OrderFlow:
             managed = {m.condition_id for m in d.decisions} & self._conditions
             quotes = tuple(q for q in d.quotes if q.condition_id in managed)
         t = self.tracker
-        result = diff_orders(quotes, t.live_orders(), t.pending_cancels(), t.in_flight_posts(),
-                             self._params, managed, self._ticks)
+        live, pending, in_flight = t.live_orders(), t.pending_cancels(), t.in_flight_posts()
+        result = diff_orders(quotes, live, pending, in_flight, self._params, managed, self._ticks)
         self._timing("orders.diff_ms", (time.perf_counter_ns() - t0) / 1e6)
+        if self._log is not None and (result.cancels or result.posts):
+            self._record(diff_record(d.seq if d is not None else -1, quotes, live, pending,
+                                     in_flight, managed, self._ticks, result))
         return result
 
     def _send_cancels(self, ids: Sequence[str], now_s: float, *, force: bool = False) -> None:

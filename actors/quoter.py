@@ -9,6 +9,7 @@ from typing import Any
 import pykka
 
 from messages import DesiredQuotes, GateReason, QuoteSnapshot, SlotReady
+from polymm import trace
 from polymm.slot import LatestSlot
 from trading.params import QuoteParams, RiskLimits
 from trading.quoting import build_desired
@@ -57,6 +58,8 @@ class Quoter(pykka.ThreadingActor):
         if snap is None:
             return
         self.taken += 1
+        if trace.enabled:
+            trace.mark(trace.SLOT_WAIT, snap.cause_recv_ns)
         t0 = time.perf_counter_ns()
         try:
             desired = build_desired(snap, self._params, self._limits)
@@ -77,6 +80,8 @@ class Quoter(pykka.ThreadingActor):
         if changed:
             self._last = desired
             self.published += 1
+            if trace.enabled:  # before the put: the OrderManager may run at once
+                trace.mark(trace.QUOTE, desired.cause_recv_ns)
             self._out.put(desired)
 
     def _note_gates(self, desired: DesiredQuotes) -> None:

@@ -27,6 +27,7 @@ from messages import (
     TokenId,
     TradeEvent,
 )
+from polymm import trace
 from polymm.slot import LatestSlot
 from trading.state import StateModel
 
@@ -106,6 +107,8 @@ class State(pykka.ThreadingActor):
         """Build a snapshot from the model and store it in the Quoter's slot."""
         snap = self._model.snapshot(self._now_ns, cause_recv_ns)
         self.snapshots += 1
+        if trace.enabled:  # before the put: the Quoter may run at once
+            trace.mark(trace.STATE, cause_recv_ns)
         replaced = self._slot.put(snap)
         if self._metrics is not None:
             self._metrics.incr("state.snapshots_published")

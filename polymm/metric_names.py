@@ -16,11 +16,21 @@ class MetricDef:
     name: str
     kind: str  # counter | gauge | timer
     unit: str
-    dim: str  # "" | feed | market | reason | actor | side | op
+    dim: str  # "" or one of DIMS
     meaning: str
 
 
 COUNTER, GAUGE, TIMER = "counter", "gauge", "timer"
+
+DIMS: dict[str, str] = {
+    "feed": "market | price | user",
+    "market": "the market's alias (btc-15m, or a fixed slug's configured alias)",
+    "outcome": "<market alias>-up | <market alias>-down",
+    "reason": "a GateReason, RejectReason or risk-limit name",
+    "actor": "the actor's role (state, quoter, order_manager, ...)",
+    "op": "post | cancel (submit latency, batch size); order | cancel (rate budget)",
+}
+"""What the last segment of a dimensioned name holds, by the table's ``dim``."""
 
 TABLE: tuple[MetricDef, ...] = (
     # feeds
@@ -79,6 +89,8 @@ TABLE: tuple[MetricDef, ...] = (
     # positions and risk
     MetricDef("risk.inventory_shares", GAUGE, "shares", "market",
               "net inventory Up - Down per market"),
+    MetricDef("risk.position_shares", GAUGE, "shares", "outcome",
+              "position per outcome token (dim = <market>-up | <market>-down)"),
     MetricDef("risk.notional_usd", GAUGE, "usd", "", "worst-case notional"),
     MetricDef("risk.pnl_usd", GAUGE, "usd", "", "PnL marked to fair"),
     MetricDef("risk.kill_switch", GAUGE, "bool", "", "1 while the kill switch is on"),
@@ -90,3 +102,69 @@ TABLE: tuple[MetricDef, ...] = (
 )
 
 BY_NAME: dict[str, MetricDef] = {m.name: m for m in TABLE}
+
+
+# -- Where StatsD puts these names in Graphite -------------------------------------------------
+# The npm statsd daemon's graphite backend with ``legacyNamespace: false`` (NOT the daemon's own
+# default, which is the legacy layout) and ``globalPrefix: "stats"``; the daemon config shipped in
+# conf/grafana/statsd-config.js sets both, and ``percentThreshold: [50, 99]``.
+
+PERCENT_THRESHOLDS: tuple[int, ...] = (50, 99)
+"""The daemon's ``percentThreshold``: timers get ``upper_50``/``upper_99`` (p50/p99) etc."""
+
+GRAPHITE_ROOT: dict[str, str] = {COUNTER: "stats.counters", TIMER: "stats.timers",
+                                 GAUGE: "stats.gauges"}
+COUNTER_STATS: frozenset[str] = frozenset({"count", "rate"})
+TIMER_STATS: frozenset[str] = frozenset(
+    {"count", "count_ps", "lower", "upper", "mean", "median", "std", "sum", "sum_squares"}
+    | {f"{k}_{p}" for p in PERCENT_THRESHOLDS
+       for k in ("count", "mean", "upper", "sum", "sum_squares")})
+
+
+def graphite_path(prefix: str, name: str, dim: str = "", stat: str = "") -> str:
+    """The Graphite series the daemon writes for ``<prefix>.<name>[.<dim>]``.
+
+    ``stat`` is required for counters (``count`` | ``rate``) and timers (``upper_99``, ...),
+    and must be empty for gauges.
+    """
+    d = BY_NAME[name]
+    allowed = {COUNTER: COUNTER_STATS, TIMER: TIMER_STATS, GAUGE: frozenset({""})}[d.kind]
+    if stat not in allowed:
+        raise ValueError(f"{name} is a {d.kind}: no Graphite stat {stat!r}")
+    if bool(dim) != bool(d.dim):
+        raise ValueError(f"{name}: dimension {d.dim or 'none'} expected, got {dim!r}")
+    parts = [GRAPHITE_ROOT[d.kind], prefix, name, dim, stat]
+    return ".".join(p for p in parts if p)
+
+
+def parse_graphite_path(path: str, prefix: str) -> tuple[MetricDef, str, str]:
+    """``(definition, dim, stat)`` of a Graphite series path (globs allowed in dim position).
+
+    ``prefix`` is matched literally (``polymm.$mode.$instance`` in a dashboard). Raises
+    ``ValueError`` naming what is wrong when the path is not one the table can produce.
+    """
+    found = [(k, f"{root}.{prefix}.") for k, root in GRAPHITE_ROOT.items()
+             if path.startswith(f"{root}.{prefix}.")]
+    if not found:
+        raise ValueError(f"{path}: not under stats.(counters|timers|gauges).{prefix}.")
+    kind, head = found[0]
+    rest = path[len(head):].split(".")
+    stat = ""
+    if kind != GAUGE:
+        stat = rest.pop() if rest else ""
+        stats = COUNTER_STATS if kind == COUNTER else TIMER_STATS
+        if stat not in stats:
+            raise ValueError(f"{path}: {stat!r} is not a {kind} stat ({sorted(stats)})")
+    name = ".".join(rest)
+    d = BY_NAME.get(name)
+    if d is not None and not d.dim:
+        dim = ""
+    else:
+        name, _, dim = name.rpartition(".")
+        d = BY_NAME.get(name)
+        if d is None or not d.dim:
+            raise ValueError(f"{path}: no metric {'.'.join(rest)!r} in the table "
+                             "(or it has no dimension)")
+    if d.kind != kind:
+        raise ValueError(f"{path}: {d.name} is a {d.kind}, queried as a {kind}")
+    return d, dim, stat

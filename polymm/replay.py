@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from trading.state import StateModel
-
 from messages import DesiredQuotes
 from polymm.errors import PolymmError
+from trading.order_replay import check_record
 from trading.params import OrderParams, QuoteParams, RiskLimits
 from trading.quoting import build_desired
+from trading.state import StateModel
 
 
 def params_record(quoter: QuoteParams, risk: RiskLimits, orders: OrderParams,
@@ -97,18 +97,18 @@ def replay_records(records: Iterable[Any], *, t_from_ns: int | None = None,
 
     wanted: dict[int, tuple[Any, DesiredQuotes]] = {}
     for r in recs:
-        if r.kind == "quote" and in_range(r.ts):
+        if r.kind == "quote" and in_range(r.ts_ns):
             wanted[r.value.seq] = (r, r.value)
     rep.decisions = len(wanted)
     if recs:
-        rep.span_s = (recs[-1].ts - recs[0].ts) / 1e9
+        rep.span_s = (recs[-1].ts_ns - recs[0].ts_ns) / 1e9
     now_ns = 0
     for r in recs:
         if r.kind != "in":
             continue
         msg = r.value
         rep.inputs += 1
-        ts = getattr(msg, "ts_recv_ns", None) or r.ts
+        ts = getattr(msg, "ts_recv_ns", None) or r.ts_ns
         now_ns = max(now_ns, ts)
         changed = model.apply(msg)
         model.take_resync_requests()
@@ -126,6 +126,7 @@ def replay_records(records: Iterable[Any], *, t_from_ns: int | None = None,
             rep.matched += 1
         elif rep.divergence is None:
             rep.divergence = _describe(snap.seq, rec, recorded, mine)
+    _check_orders(recs, in_range, _build(OrderParams, params["order_manager"]), limits, rep)
     if rep.divergence is None and rep.compared < rep.decisions:
         missing = sorted(set(wanted) - set(range(1, rep.snapshots + 1)))[:5]
         rep.divergence = (f"{rep.decisions - rep.compared} recorded decisions refer to snapshots "
@@ -134,11 +135,32 @@ def replay_records(records: Iterable[Any], *, t_from_ns: int | None = None,
     return rep
 
 
+def _check_orders(recs: list[Any], in_range: Any, op: OrderParams, limits: RiskLimits,
+                  rep: ReplayReport) -> None:
+    """Recompute every recorded OrderManager decision (diff and risk) from its inputs."""
+    n = matched = 0
+    for r in recs:
+        if r.kind != "order" or r.value.get("op") not in ("pass", "risk"):
+            continue
+        if not in_range(r.ts_ns):
+            continue
+        n += 1
+        why = check_record(r.value, op, limits)
+        if why is None:
+            matched += 1
+        elif rep.divergence is None:
+            rep.divergence = f"order manager {r.value['op']} at ts {r.ts_ns}: {why}"
+    rep.decisions += n
+    rep.compared += n
+    rep.matched += matched
+    rep.extra["order decisions (diff + risk) matched"] = f"{matched}/{n}"
+
+
 def _describe(seq: int, rec: Any, recorded: DesiredQuotes, mine: DesiredQuotes) -> str:
     def fmt(d: DesiredQuotes) -> str:
         q = [(x.token_id[-6:], x.side.value, x.price_pips, x.size_micro) for x in d.quotes]
         g = [(x.condition_id[:10], x.gate.value) for x in d.decisions]
         return f"quotes={q} gates={g}"
 
-    return (f"snapshot seq {seq} (logged at ts {rec.ts}): recorded {fmt(recorded)}; "
+    return (f"snapshot seq {seq} (logged at ts {rec.ts_ns}): recorded {fmt(recorded)}; "
             f"replay {fmt(mine)}")

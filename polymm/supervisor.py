@@ -79,6 +79,7 @@ class Supervisor:
         self.crashed: list[str] = []
         self.restarts: dict[str, int] = {}
         self.shutdown_result: dict[str, Any] = {}
+        self._event_log_stats: dict[str, Any] = {}
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -249,16 +250,16 @@ class Supervisor:
         for t in self._tickers:
             t.stop()
         refs = self.actors.refs
+        result: dict[str, Any] = {"reconnects": self._reconnects()}
         for name in ("discovery", "price_feed", "market_feed"):
             self._stop(name)
-        result: dict[str, Any] = {}
         om = refs.get("order_manager")
         if om is not None and om.is_alive():
             try:
-                result = om.proxy().shutdown().get(timeout=30.0)
+                result.update(om.proxy().shutdown().get(timeout=30.0))
             except Exception as exc:
                 logger.error("supervisor: order manager shutdown failed: %s", exc)
-                result = {"error": str(exc)}
+                result["error"] = str(exc)
         if om is None or not om.is_alive() or "error" in result:
             result.update(self._venue_cancel_all())
         self.shutdown_result = result
@@ -267,15 +268,30 @@ class Supervisor:
         if self.event_log is not None:
             try:
                 self.event_log.flush().get(timeout=ASK_TIMEOUT_S)
+                self._event_log_stats = self.event_log.stats().get(timeout=ASK_TIMEOUT_S)
             except Exception as exc:
                 logger.error("supervisor: event log flush failed: %s", exc)
             self.event_log.actor_ref.stop(timeout=ASK_TIMEOUT_S)
+            result["events_logged"] = self._event_log_stats.get("events_logged", 0)
         left = [r for r in pykka.ActorRegistry.get_all()]
         if left:
             logger.error("supervisor: actors still alive after shutdown: %s", left)
             pykka.ActorRegistry.stop_all(timeout=ASK_TIMEOUT_S)
         result["actors_left"] = len(left)
         return result
+
+    def _reconnects(self) -> dict[str, int]:
+        """Reconnects per feed, asked of each feed actor before it stops."""
+        out = {}
+        for name in ("market_feed", "user_feed", "price_feed"):
+            ref = self.actors.refs.get(name)
+            if ref is None or not ref.is_alive():
+                continue
+            try:
+                out[name] = int(ref.proxy().stats().get(timeout=2.0).get("reconnects", 0))
+            except Exception as exc:
+                logger.warning("supervisor: no stats from %s: %s", name, exc)
+        return out
 
     def _venue_cancel_all(self) -> dict[str, Any]:
         """Last resort when the OrderManager could not: cancel-all straight from here."""

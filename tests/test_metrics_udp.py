@@ -88,3 +88,68 @@ def test_table_is_well_formed():
         assert d.meaning
         if d.kind == "timer":
             assert d.name.endswith(("_ms", "batch_size")), d.name
+
+
+def test_kind_and_dimension_must_match_the_table(udp):
+    port = udp.getsockname()[1]
+    m = Metrics(host="127.0.0.1", port=port, prefix="p")
+    m.gauge("orders.fills", 1)  # a counter used as a gauge
+    m.incr("risk.inventory_shares", dim="btc-15m")  # a gauge used as a counter
+    m.incr("orders.rejects")  # needs a reason
+    m.incr("orders.fills", dim="x")  # has no dimension
+    m.timing_ms("orders.fills", 1.0)
+    m.incr("orders.fills")
+    m.flush()
+    assert _lines(udp, 1) == ["p.orders.fills:1|c"]
+    assert m.misused == {"orders.fills", "risk.inventory_shares", "orders.rejects"}
+    assert m.unknown == set()
+    m.close()
+
+
+def test_negative_bool_and_non_finite_gauges(udp):
+    port = udp.getsockname()[1]
+    m = Metrics(host="127.0.0.1", port=port, prefix="p")
+    m.gauge("risk.pnl_usd", -3.25)
+    m.gauge("risk.kill_switch", True)
+    m.gauge("risk.notional_usd", float("nan"))
+    m.timing_ms("orders.diff_ms", float("inf"))
+    m.flush()
+    # A leading "-" is a delta to StatsD: the absolute value is set by "0" first.
+    assert _lines(udp, 3) == ["p.risk.pnl_usd:0|g", "p.risk.pnl_usd:-3.25|g",
+                              "p.risk.kill_switch:1|g"]
+    m.close()
+
+
+def test_drop_gauge_stops_the_heartbeat(udp):
+    port = udp.getsockname()[1]
+    m = Metrics(host="127.0.0.1", port=port, prefix="p")
+    m.gauge("risk.inventory_shares", 1, dim="btc-15m")
+    m.gauge("risk.inventory_shares", 2, dim="eth-15m")
+    m.drop_gauge("risk.inventory_shares", dim="btc-15m")
+    m.flush()
+    assert _lines(udp, 1) == ["p.risk.inventory_shares.eth-15m:2|g"]
+    m.close()
+
+
+def test_timer_sample_rate_thins_before_the_reservoir(udp):
+    port = udp.getsockname()[1]
+    m = Metrics(host="127.0.0.1", port=port, prefix="p", seed=7, timer_sample_rate=0.1)
+    for i in range(1000):
+        m.timing_ms("orders.diff_ms", float(i))
+    m.gauge("orders.open", 1)  # gauges go last: the end marker
+    m.flush()
+    lines: list[str] = []
+    while "p.orders.open:1|g" not in lines:
+        lines.extend(_lines(udp, 1))
+    timers = [x for x in lines if x.startswith("p.orders.diff_ms:")]
+    assert 50 <= len(timers) <= 150  # ~100 of 1000 (seeded)
+    m.close()
+
+
+def test_build_metrics_prefix_and_off_switch():
+    from polymm.config_schema import Config, StatsdConfig
+    from polymm.metrics import build_metrics, metrics_prefix
+
+    cfg = Config(mode="paper", instance="bot-1", statsd=StatsdConfig(enabled=False))
+    assert metrics_prefix(cfg) == "polymm.paper.bot-1"
+    assert build_metrics(cfg) is None

@@ -160,7 +160,8 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
         "duplicate_orders": stats.get("duplicate_orders", 0),
         "unknown_orders": stats.get("unknown_orders", 0),
         "events_logged": result.get("events_logged", 0),
-        "reconnects": result.get("reconnects", 0),
+        "reconnects": sum(result.get("reconnects", {}).values()),
+        "reconnects_by_feed": result.get("reconnects", {}),
         "restarts": dict(sup.restarts),
         "crashed": list(sup.crashed),
         "open_orders_after_shutdown": result.get("open_orders_after_shutdown", -1),
@@ -170,10 +171,14 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
     if sim is not None:
         try:
             st = sim.state()
-            summary["faults_injected"] = st.get("faults_injected", {})
+            summary["faults_injected"] = st.get("faults", {})
             summary["venue"] = {k: st.get(k) for k in ("orders_received", "orders_accepted",
-                                                       "duplicate_orders", "fills",
-                                                       "signature_failures", "auth_failures")}
+                                                       "duplicates", "fills", "rejects",
+                                                       "signature_failures", "auth_failures",
+                                                       "heartbeat_expiries")}
+            # What the venue itself still holds, read back after the final cancel-all.
+            summary["venue_open_orders"] = sum(
+                int(v.get("count", 0)) for v in st.get("open_orders", {}).values())
         except Exception as exc:
             summary["faults_injected"] = {"error": str(exc)}
     return summary

@@ -1,0 +1,247 @@
+"""Discovery: which markets to trade, from Gamma, announced only when the set changes.
+
+The decisions are pure functions (which slugs are wanted now, which markets they give, did the
+set change, when to poll next) tested without the actor; the actor only polls, calls them and
+tells the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pykka
+
+from actors.ws_support import LogLimiter
+from messages import ConditionId, Market, MarketsChanged, TimerTick
+from polymm.errors import ConfigError
+from polymm.ticker import Ticker
+from venue.gamma import interval_seconds, parse_market, window_slug, window_start
+
+logger = logging.getLogger(__name__)
+
+Sink = Callable[[object], None]
+Target = tuple[str, str, str]
+"""What a wanted slug becomes: ``(alias, asset, strategy)``."""
+
+
+def wanted_slugs(series: Sequence[Any], slugs: Sequence[Any], now_s: float) -> dict[str, Target]:
+    """Every event slug to ask Gamma for at ``now_s``: the current window of each series and
+    the next ``windows - 1``, then the fixed slugs, in that order."""
+    out: dict[str, Target] = {}
+    now = int(now_s)
+    for s in series:
+        n = interval_seconds(s.interval)
+        start = window_start(now, s.interval)
+        for k in range(max(1, int(s.windows))):
+            out[window_slug(s.asset, s.interval, start + k * n)] = (
+                f"{s.asset}-{s.interval}", s.asset, "updown")
+    for c in slugs:
+        out.setdefault(c.slug, (c.alias, "", c.strategy))
+    return out
+
+
+def build_markets(events: Sequence[Mapping[str, Any]], wanted: Mapping[str, Target],
+                  now_ms: int,
+                  on_error: Callable[[str, Exception], None] | None = None) -> tuple[Market, ...]:
+    """The tradable markets of Gamma's ``events``: wanted, parseable, not yet ended.
+
+    Ordered by (alias, window start, condition id) so equal sets compare equal. A market that
+    fails to parse is reported through ``on_error`` and skipped.
+    """
+    found: dict[str, Market] = {}
+    for ev in events:
+        slug = ev.get("slug")
+        target = wanted.get(slug) if isinstance(slug, str) else None
+        ms = ev.get("markets") or []
+        if not isinstance(ms, list):
+            continue
+        for i, m in enumerate(ms):
+            mt = target
+            if mt is None and isinstance(m, Mapping):
+                mslug = m.get("slug")
+                mt = wanted.get(mslug) if isinstance(mslug, str) else None
+            if mt is None:
+                continue
+            alias, asset, strategy = mt
+            if len(ms) > 1 and not asset:
+                alias = f"{alias}-{i}"
+            try:
+                market = parse_market(m, event=ev, alias=alias, asset=asset, strategy=strategy)
+            except Exception as exc:
+                if on_error is not None:
+                    on_error(str(slug), exc)
+                continue
+            if market.end_ms > now_ms:
+                found[market.condition_id] = market
+    return tuple(sorted(found.values(), key=lambda m: (m.alias, m.start_ms, m.condition_id)))
+
+
+def drop_expired(markets: tuple[Market, ...], now_ms: int) -> tuple[Market, ...]:
+    """``markets`` without those whose window has ended."""
+    return tuple(m for m in markets if m.end_ms > now_ms)
+
+
+def diff_markets(old: Sequence[Market], new: Sequence[Market]
+                 ) -> tuple[bool, tuple[ConditionId, ...], tuple[ConditionId, ...]]:
+    """(changed, added, removed). Any field change of a kept market counts as a change (tick,
+    accepting flag, strike...), since consumers act on every field."""
+    old_by = {m.condition_id: m for m in old}
+    new_by = {m.condition_id: m for m in new}
+    added = tuple(c for c in new_by if c not in old_by)
+    removed = tuple(c for c in old_by if c not in new_by)
+    changed = bool(added or removed) or any(old_by[c] != m for c, m in new_by.items())
+    return changed, added, removed
+
+
+def next_poll_at(now_s: float, intervals_s: Sequence[int], poll_interval_s: float,
+                 fast_poll_interval_s: float, fast_window_s: float) -> float:
+    """When to poll next: every ``fast_poll_interval_s`` within ``fast_window_s`` of a window
+    boundary of any series, else every ``poll_interval_s`` but never past the start of the next
+    fast period. Computed from ``now``, so a late poll shifts the schedule instead of bursting.
+    """
+    if not intervals_s:
+        return now_s + poll_interval_s
+    next_fast = float("inf")
+    for n in intervals_s:
+        prev = now_s - now_s % n
+        nxt = prev + n
+        if now_s - prev <= fast_window_s or nxt - now_s <= fast_window_s:
+            return now_s + fast_poll_interval_s
+        next_fast = min(next_fast, nxt - fast_window_s)
+    return min(now_s + poll_interval_s, next_fast)
+
+
+class Discovery(pykka.ThreadingActor):
+    """Polls Gamma for the configured series windows and fixed slugs.
+
+    Thread ownership: everything here belongs to the actor thread; a :class:`Ticker` thread only
+    tells it ``TimerTick(name="discovery")``. The Gamma call blocks this thread (bounded by the
+    client's timeout), which is fine: nothing waits on Discovery.
+
+    Accepts: its ``TimerTick`` (poll when due, drop ended markets in between), ``poll_now()``
+    and ``markets()`` through a proxy (supervisor and tests). Emits: ``MarketsChanged`` to every
+    sink, only when the set or a field of a market changed. On failure: Gamma errors are logged
+    (rate-limited) and counted and the last known set stays; nothing here is fatal.
+    """
+
+    TICK_NAME = "discovery"
+
+    def __init__(self, gamma: Any, config: Any, sinks: Sequence[Sink],
+                 clock_s: Callable[[], float] = time.time, metrics: Any = None) -> None:
+        super().__init__()
+        self._gamma = gamma
+        self._series = tuple(getattr(config, "series", ()))
+        self._slugs = tuple(getattr(config, "slugs", ()))
+        self._poll_s = float(config.poll_interval_s)
+        self._fast_s = float(config.fast_poll_interval_s)
+        self._fast_window_s = float(config.fast_window_s)
+        errors = []
+        if self._poll_s <= 0 or self._fast_s <= 0:
+            errors.append("discovery.poll_interval_s/fast_poll_interval_s: expected > 0")
+        try:
+            self._intervals = tuple(sorted({interval_seconds(s.interval) for s in self._series}))
+        except Exception as exc:
+            errors.append(f"discovery.series: {exc}")
+        if errors:
+            raise ConfigError(errors)
+        self._sinks = tuple(sinks)
+        self._clock_s = clock_s
+        self._metrics = metrics
+        self._markets: tuple[Market, ...] = ()
+        self._next_poll = 0.0
+        self._ticker: Ticker | None = None
+        self._err_log = LogLimiter()
+        self.polls = 0
+        self.errors = 0
+        self.changes = 0
+
+    def on_start(self) -> None:
+        ref = self.actor_ref
+        self._ticker = Ticker(min(self._fast_s, 1.0), lambda: ref.tell(
+            TimerTick(name=self.TICK_NAME, ts_recv_ns=time.time_ns())), name="discovery").start()
+        ref.tell(TimerTick(name=self.TICK_NAME, ts_recv_ns=time.time_ns()))  # first poll now
+
+    def on_stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self.on_stop()
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, TimerTick) and message.name == self.TICK_NAME:
+            try:
+                self.on_tick()
+            except Exception:
+                logger.exception("discovery: tick failed")
+        return None
+
+    def on_tick(self) -> None:
+        """Poll when due; otherwise only drop markets whose window ended."""
+        now = self._clock_s()
+        if now >= self._next_poll:
+            self.poll_now()
+        else:
+            self._publish(drop_expired(self._markets, int(now * 1000)))
+
+    # -- proxy calls ------------------------------------------------------------------------
+
+    def poll_now(self) -> tuple[Market, ...]:
+        """Ask Gamma now; emit if the set changed. Returns the current set."""
+        now = self._clock_s()
+        self._next_poll = next_poll_at(now, self._intervals, self._poll_s, self._fast_s,
+                                       self._fast_window_s)
+        wanted = wanted_slugs(self._series, self._slugs, now)
+        self.polls += 1
+        self._incr("discovery.polls")
+        try:
+            events = self._gamma.events_by_slug(list(wanted))
+        except Exception as exc:
+            self._error("events_by_slug", exc)
+            self._publish(drop_expired(self._markets, int(now * 1000)))
+            return self._markets
+        markets = build_markets(events, wanted, int(now * 1000), self._error)
+        self._publish(markets)
+        return self._markets
+
+    def markets(self) -> tuple[Market, ...]:
+        return self._markets
+
+    def stats(self) -> dict[str, Any]:
+        return {"polls": self.polls, "errors": self.errors, "changes": self.changes,
+                "markets": len(self._markets), "next_poll_s": self._next_poll}
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _publish(self, markets: tuple[Market, ...]) -> None:
+        changed, added, removed = diff_markets(self._markets, markets)
+        if not changed:
+            return
+        self._markets = markets
+        self.changes += 1
+        msg = MarketsChanged(markets=markets, added=added, removed=removed,
+                             ts_recv_ns=time.time_ns())
+        logger.info("discovery: %d markets (+%d -%d): %s", len(markets), len(added),
+                    len(removed), ", ".join(m.slug for m in markets))
+        if self._metrics is not None:
+            self._metrics.incr("discovery.changes")
+            self._metrics.gauge("discovery.markets", len(markets))
+        for sink in self._sinks:
+            try:
+                sink(msg)
+            except Exception:
+                logger.exception("discovery: a sink failed on MarketsChanged")
+
+    def _error(self, where: str, exc: Exception) -> None:
+        self.errors += 1
+        self._incr("discovery.errors")
+        n = self._err_log.allow()
+        if n is not None:
+            logger.warning("discovery: %s: %s (%d similar suppressed)", where, exc, n)
+
+    def _incr(self, name: str) -> None:
+        if self._metrics is not None:
+            self._metrics.incr(name)

@@ -1,0 +1,300 @@
+"""The event log: canonical events from every actor, appended without blocking, written in batches.
+
+Producers call :meth:`JournalSink.append` from any thread: it takes the time, puts one tuple on
+a ``collections.deque`` (an atomic, lock-free append under the GIL) and, once per
+``batch_size`` events, sets an ``Event`` to wake the writer. It never waits and never does IO.
+The writer thread drains the deque in batches of ``batch_size``, encodes each record
+(:func:`polymm.journal.encode_line`, orjson), and writes whole lines with one ``write`` per
+batch, so a line is never torn by us (a crash can tear the last line; the reader skips it).
+It wakes at least every ``flush_interval_ms``. Files rotate by size (``events-<n>.jsonl``,
+numbering continues past files already in the directory).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pykka
+
+from polymm.errors import ConfigError
+from polymm.journal import encode_line, encode_lines, next_file_number
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BACKLOG = 2_000_000
+"""Events waiting beyond this are dropped (counted): a stalled disk must not eat the memory."""
+
+
+class JournalSink:
+    """The append handle every actor holds (``event_log=...``). Thread-safe, never blocks.
+
+    ``src`` names the producer in each record; when empty, the producing thread's name is used
+    (Pykka names threads after the actor class, so ``State (urn:…)`` gives ``State``).
+    """
+
+    __slots__ = ("_src", "_writer")
+
+    def __init__(self, writer: JournalWriter, src: str = "") -> None:
+        self._writer = writer
+        self._src = src
+
+    def append(self, kind: str, obj: Any) -> None:
+        """Queue ``obj`` under ``kind`` (``in``, ``out``, ``order``…) with the current time."""
+        w = self._writer
+        q = w.queue
+        if not w.accepting or len(q) >= w.max_backlog:
+            w.dropped += 1  # a racy count is fine: it is a diagnostic
+            return
+        q.append((time.time_ns(), kind, self._src or threading.current_thread().name, obj))
+        if len(q) >= w.batch_size and not w.wake.is_set():
+            w.wake.set()
+
+    __call__ = append
+
+
+class JournalWriter:
+    """Owns the journal files and the writer thread (``EventLog-writer``).
+
+    Thread ownership: the deque and ``wake`` are shared (producers append/set, the writer
+    pops/clears); the open file, sizes and counters belong to the writer thread (read by others
+    for stats only). ``flush``/``close`` may be called from any thread.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, batch_size: int = 1024,
+                 flush_interval_s: float = 0.2, rotate_bytes: int = 256 << 20,
+                 fsync: bool = False, max_backlog: int = DEFAULT_MAX_BACKLOG,
+                 metrics: Any = None) -> None:
+        self.directory = Path(directory)
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.rotate_bytes = rotate_bytes
+        self.fsync = fsync
+        self.max_backlog = max_backlog
+        self.metrics = metrics
+        self.queue: collections.deque[Any] = collections.deque()
+        self.wake = threading.Event()
+        self.accepting = False
+        self.dropped = 0
+        self.written = 0
+        self.bytes_written = 0
+        self.batches = 0
+        self.encode_errors = 0
+        self.files: list[Path] = []
+        self._stop = False
+        self._fd: int | None = None
+        self._size = 0
+        self._names: dict[str, str] = {}
+        self._thread = threading.Thread(target=self._loop, name="EventLog-writer", daemon=True)
+
+    # -- any thread --------------------------------------------------------------------------
+
+    def start(self) -> JournalWriter:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._open(next_file_number(self.directory))
+        self.accepting = True
+        self._thread.start()
+        return self
+
+    def sink(self, src: str = "") -> JournalSink:
+        return JournalSink(self, src)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Return once everything appended before the call is written (False on timeout)."""
+        if not self._thread.is_alive():
+            return not self.queue
+        done = threading.Event()
+        self.queue.append(done)
+        self.wake.set()
+        return done.wait(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop accepting, write everything already appended, close the file."""
+        self.accepting = False
+        self._stop = True
+        self.wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.error("event log: writer did not finish in %.0f s; %d events pending",
+                             timeout, len(self.queue))
+
+    def stats(self) -> dict[str, Any]:
+        return {"events_logged": self.written, "dropped": self.dropped,
+                "backlog": len(self.queue), "bytes": self.bytes_written,
+                "batches": self.batches, "files": len(self.files),
+                "encode_errors": self.encode_errors}
+
+    # -- the writer thread ----------------------------------------------------------------------
+
+    def _open(self, n: int) -> None:
+        path = self.directory / f"events-{n}.jsonl"
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._size = os.fstat(self._fd).st_size
+        self._n = n
+        self.files.append(path)
+
+    def _close_file(self) -> None:
+        if self._fd is not None:
+            if self.fsync:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                self.wake.wait(self.flush_interval_s)
+                self.wake.clear()
+                stopping = self._stop
+                self._drain()
+                if stopping and not self.queue:
+                    break
+        except Exception:
+            logger.exception("event log: writer failed; events are no longer written")
+            self.accepting = False
+        finally:
+            self._close_file()
+
+    def _short(self, name: str) -> str:
+        short = self._names.get(name)
+        if short is None:
+            # Pykka names threads "<Class> (urn:uuid:…)": the class is the source.
+            short = self._names[name] = name.split(" (", 1)[0]
+        return short
+
+    def _drain(self) -> None:
+        q = self.queue
+        popleft = q.popleft
+        short = self._names.get
+        n_total = 0
+        while q:
+            records: list[tuple[int, str, str, Any]] = []
+            markers: list[threading.Event] = []
+            for _ in range(min(len(q), self.batch_size)):
+                item = popleft()
+                if type(item) is tuple:
+                    ts, kind, src, obj = item
+                    records.append((ts, kind, short(src) or self._short(src), obj))
+                else:
+                    markers.append(item)
+            if records:
+                self._write(self._encode(records))
+                n_total += len(records)
+            if markers:
+                if self.fsync and self._fd is not None:
+                    os.fsync(self._fd)
+                for m in markers:
+                    m.set()
+        if n_total and self.fsync and self._fd is not None:
+            os.fsync(self._fd)
+        if self.metrics is not None:
+            if n_total:
+                self.metrics.incr("eventlog.written", n_total)
+            self.metrics.gauge("eventlog.backlog", len(q))
+
+    def _encode(self, records: list[tuple[int, str, str, Any]]) -> bytes:
+        try:
+            return encode_lines(records)
+        except Exception:
+            pass
+        # Some event cannot be encoded (e.g. an int beyond 64 bits): find it, skip it alone.
+        out = []
+        for r in records:
+            try:
+                out.append(encode_line(*r))
+            except Exception as exc:
+                self.encode_errors += 1
+                if self.encode_errors <= 5:
+                    logger.warning("event log: could not encode a %s event: %s",
+                                   type(r[3]).__name__, exc)
+        return b"".join(out)
+
+    def _write(self, data: bytes) -> None:
+        fd = self._fd
+        if fd is None:
+            return
+        view = memoryview(data)
+        while view:
+            k = os.write(fd, view)
+            view = view[k:]
+        self._size += len(data)
+        self.bytes_written += len(data)
+        self.written += data.count(b"\n")
+        self.batches += 1
+        if self._size >= self.rotate_bytes:
+            self._close_file()
+            self._open(self._n + 1)
+
+
+class EventLog(pykka.ThreadingActor):
+    """The journal of canonical events.
+
+    Thread ownership: the actor thread answers control calls (``ping``, ``sink``, ``flush``,
+    ``stats``); the :class:`JournalWriter` thread owns the files; producers on any thread call
+    the :class:`JournalSink` returned by ``sink()`` (never a proxy call per event).
+
+    Accepts: proxy calls only. Emits: nothing (files). On failure: the writer logs the error
+    and stops accepting events; producers are never blocked or failed by it. ``on_stop`` writes
+    everything appended before the stop, so it is on disk when ``stop()`` returns.
+    """
+
+    def __init__(self, config: Any, *, metrics: Any = None) -> None:
+        super().__init__()
+        errors = []
+        batch = int(getattr(config, "batch_size", 1024))
+        flush_ms = float(getattr(config, "flush_interval_ms", 200))
+        rotate = int(getattr(config, "rotate_bytes", 256 << 20))
+        directory = str(getattr(config, "dir", "") or "")
+        if batch < 1:
+            errors.append(f"event_log.batch_size: expected >= 1, got {batch}")
+        if flush_ms <= 0:
+            errors.append(f"event_log.flush_interval_ms: expected > 0, got {flush_ms}")
+        if rotate < 4096:
+            errors.append(f"event_log.rotate_bytes: expected >= 4096, got {rotate}")
+        if not directory:
+            errors.append("event_log.dir: required")
+        if errors:
+            raise ConfigError(errors)
+        self._writer = JournalWriter(directory, batch_size=batch,
+                                     flush_interval_s=flush_ms / 1000.0, rotate_bytes=rotate,
+                                     fsync=bool(getattr(config, "fsync", False)),
+                                     metrics=metrics)
+        self._default_sink = JournalSink(self._writer)
+
+    def on_start(self) -> None:
+        self._writer.start()
+        logger.info("event log: writing to %s", self._writer.files[-1])
+
+    def on_stop(self) -> None:
+        self._writer.close()
+        s = self._writer.stats()
+        logger.info("event log: closed; %d events in %d files, %d dropped",
+                    s["events_logged"], s["files"], s["dropped"])
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self._writer.close()
+
+    def ping(self) -> bool:
+        return True
+
+    def sink(self, src: str = "") -> JournalSink:
+        """The non-blocking append handle for producers on other threads."""
+        return JournalSink(self._writer, src) if src else self._default_sink
+
+    def append(self, kind: str, obj: Any) -> None:
+        """Same as the sink's ``append`` (through a proxy this goes via the mailbox: use the
+        sink on hot paths)."""
+        self._default_sink.append(kind, obj)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Write everything appended so far; True once it is in the file."""
+        return self._writer.flush(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        return self._writer.stats()

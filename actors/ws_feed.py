@@ -1,0 +1,400 @@
+"""The websocket-feed base: one connection, its reader thread, keep-alive, liveness, reconnect.
+
+Every feed actor (``MarketFeed``, ``UserFeed``, ``PriceFeed``) is a :class:`WsFeed`. The
+connection is a plain ``websocket.WebSocket`` (websocket-client) created with
+``skip_utf8_validation=True`` (its pure-Python UTF-8 check costs ~100x on book frames) and
+``enable_multithread=True`` (sends from the actor thread and the reader thread take its lock).
+
+Threads:
+
+* the **reader thread** (``<Class>-reader``) connects, sends the handshake (auth and subscribe),
+  blocks in ``recv``, decodes each frame on arrival (``ts_recv_ns`` taken first) and calls the
+  sinks directly (a Pykka ``tell`` is a non-blocking queue put). When the socket drops it emits
+  ``FeedStatus(connected=False)`` at once and reconnects with jittered exponential backoff.
+* the **actor thread** handles control messages (``MarketsChanged``, resync requests, timer
+  ticks): it sends subscription changes on the live socket, the keep-alive ``PING`` and declares
+  a socket silent (closing it, so the reader reconnects) when no data came for
+  ``liveness_timeout_s``.
+* a :class:`polymm.ticker.Ticker` thread tells the actor a ``TimerTick`` on a skip-missed-ticks
+  grid; a late tick never bursts.
+
+Shared state: the socket reference, the subscription set and the per-connection handshake
+flags are guarded by ``self._lock`` (the handshake and live subscription changes both take it,
+so a change is never lost between a reconnect and its resubscribe). Frame counters belong to the
+reader; ``_last_frame``/``_last_data`` are floats written by the reader and read by the actor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import orjson
+import pykka
+import websocket
+
+from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
+from messages import FeedStatus, MarketsChanged, TimerTick
+from polymm.errors import ConfigError
+from polymm.ticker import Ticker
+
+logger = logging.getLogger(__name__)
+
+Sink = Callable[[object], None]
+Decoder = Callable[[bytes, int], list[Any]]
+
+KEEPALIVE_FRAMES = frozenset((b"", b"PONG", b"pong"))
+"""Text frames that prove the socket is alive but carry no data (not counted for liveness)."""
+
+CLOSE_OPCODE = websocket.ABNF.OPCODE_CLOSE
+JOIN_TIMEOUT_S = 5.0
+
+
+def default_decoder(name: str) -> Decoder:
+    """``venue.wire.<name>`` (imported lazily so this module loads without it)."""
+    from venue import wire
+
+    fn: Decoder = getattr(wire, name)
+    return fn
+
+
+class WsFeed(pykka.ThreadingActor):
+    """Base of the websocket feed actors; subclasses set ``FEED`` and the protocol hooks.
+
+    Thread ownership: see the module docstring. Hooks ``_handshake_frames`` and
+    ``_delta_frames`` run with ``self._lock`` held (reader thread and actor thread
+    respectively); ``_on_control`` and ``_accept`` run on the reader thread.
+
+    Accepts: ``MarketsChanged`` (subscriptions follow it), ``TimerTick`` (its own keep-alive
+    timer). Emits: decoded messages and ``FeedStatus`` to every sink.
+    On failure: bad frames and failing sinks are logged (rate-limited) and counted, never fatal;
+    the reader never dies from input. An unexpected error in a control handler is logged.
+    """
+
+    FEED: ClassVar[str] = "feed"
+    DATA_LIVENESS: ClassVar[bool] = True
+    """True: only data frames prove liveness. False: any frame (PONG too) does, for channels
+    that are legitimately quiet (the user channel)."""
+    LAG_METRIC: ClassVar[bool] = False
+
+    def __init__(self, url: str, config: Any, sinks: Sequence[Sink], metrics: Any = None, *,
+                 decode: Decoder | None = None,
+                 rng: Callable[[], float] = random.random) -> None:
+        super().__init__()
+        if not url.startswith(("ws://", "wss://")):
+            raise ConfigError([f"{self.FEED}_feed.url: expected ws:// or wss://, got {url!r}"])
+        self._url = url
+        self._cfg = FeedSettings.of(config, f"{self.FEED}_feed")
+        self._sinks = tuple(sinks)
+        self._metrics = metrics
+        self._decode: Decoder = decode or self._default_decoder()
+        self._rng = rng
+        self._backoff = Backoff(self._cfg.reconnect_min_s, self._cfg.reconnect_max_s, rng)
+        self._raw = logging.getLogger(f"polymm.raw.{self.FEED}")
+        self._lock = threading.Lock()
+        self._ws: Any = None
+        self._close_reason = ""
+        self._stopping = threading.Event()
+        self._reader = threading.Thread(target=self._run, daemon=True,
+                                        name=f"{type(self).__name__}-reader")
+        self._ticker: Ticker | None = None
+        self._tick_name = f"{self.FEED}_feed.keepalive"
+        self._next_ping = 0.0
+        self._last_frame = 0.0
+        self._last_data = 0.0
+        self._reported = (0, 0)
+        self._decode_log = LogLimiter()
+        self._sink_log = LogLimiter()
+        self._conn_log = LogLimiter()
+        self.counters: dict[str, int] = dict.fromkeys(
+            ("connects", "reconnects", "silent", "frames", "bytes", "messages", "decode_errors",
+             "oversize_frames", "sink_errors", "venue_errors"), 0)
+
+    def _default_decoder(self) -> Decoder:
+        raise NotImplementedError
+
+    # -- lifecycle (actor thread) ------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self._reader.start()
+        ref = self.actor_ref
+        name = self._tick_name
+        self._ticker = Ticker(self._cfg.tick_s(),
+                              lambda: ref.tell(TimerTick(name=name, ts_recv_ns=time.time_ns())),
+                              name=name).start()
+
+    def on_stop(self) -> None:
+        self._shutdown()
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._stopping.set()
+        if self._ticker is not None:
+            self._ticker.stop()
+        with self._lock:
+            ws, self._close_reason = self._ws, "stopped"
+        if ws is not None:
+            ws.abort()
+        if self._reader.is_alive():
+            self._reader.join(JOIN_TIMEOUT_S)
+            if self._reader.is_alive():
+                logger.warning("%s feed: reader thread did not stop in %.0f s",
+                               self.FEED, JOIN_TIMEOUT_S)
+
+    def on_receive(self, message: Any) -> Any:
+        try:
+            if isinstance(message, TimerTick):
+                if message.name == self._tick_name:
+                    self._on_tick(time.monotonic())
+            elif isinstance(message, MarketsChanged):
+                self.on_markets_changed(message)
+            else:
+                logger.debug("%s feed: ignored %s", self.FEED, type(message).__name__)
+        except Exception:
+            logger.exception("%s feed: failed to handle %s", self.FEED, type(message).__name__)
+        return None
+
+    def on_markets_changed(self, message: MarketsChanged) -> None:
+        """Subclasses map the market set onto their subscriptions."""
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the supervisor's status and tests (asked with a timeout)."""
+        return {"feed": self.FEED, "connected": self._ws is not None, **self.counters}
+
+    # -- keep-alive and liveness (actor thread) ------------------------------------------------
+
+    def _on_tick(self, now: float) -> None:
+        self._flush_metrics()
+        ws = self._ws
+        if ws is None:
+            return
+        if now >= self._next_ping:
+            self._next_ping = now + self._cfg.ping_interval_s
+            frame = self._ping_frame()
+            if frame is not None:
+                self._send_now(ws, frame)
+        limit = self._cfg.liveness_timeout_s
+        if limit <= 0 or not self._expects_data():
+            return
+        last = self._last_data if self.DATA_LIVENESS else self._last_frame
+        if now - last > limit:
+            with self._lock:
+                if self._ws is not ws:
+                    return
+                self._close_reason = "silent"
+            self.counters["silent"] += 1
+            self._incr("feed.silent_sockets")
+            logger.warning("%s feed: no data for %.1f s; closing the socket to reconnect",
+                           self.FEED, now - last)
+            ws.abort()
+
+    def _flush_metrics(self) -> None:
+        """Per-frame counts go to the metrics once per tick, not once per frame."""
+        m = self._metrics
+        if m is None:
+            return
+        frames, nbytes = self.counters["frames"], self.counters["bytes"]
+        f0, b0 = self._reported
+        if frames > f0:
+            m.incr("feed.messages", frames - f0, dim=self.FEED)
+            m.incr("feed.bytes", nbytes - b0, dim=self.FEED)
+            self._reported = (frames, nbytes)
+        m.gauge("feed.connected", 1 if self._ws is not None else 0, dim=self.FEED)
+
+    def _ping_frame(self) -> str | dict[str, Any] | None:
+        return "PING"
+
+    def _expects_data(self) -> bool:
+        """Whether silence means trouble (a feed with no subscriptions is quiet by design)."""
+        return True
+
+    # -- sending (either thread) ---------------------------------------------------------------
+
+    def _send_now(self, ws: Any, frame: str | dict[str, Any]) -> bool:
+        text = frame if isinstance(frame, str) else orjson.dumps(frame).decode()
+        if self._cfg.raw_log_sample and self._raw.isEnabledFor(logging.DEBUG):
+            shown = frame if isinstance(frame, str) else orjson.dumps(redact(frame)).decode()
+            self._raw.debug("send %s", shown)
+        try:
+            ws.send(text)
+            return True
+        except Exception as exc:  # the reader notices the broken socket and reconnects
+            logger.debug("%s feed: send failed: %s", self.FEED, exc)
+            return False
+
+    def _send_live(self, frames: Sequence[str | dict[str, Any]]) -> None:
+        """Send frames on the current socket (caller holds ``self._lock``); none if down."""
+        ws = self._ws
+        if ws is None:
+            return
+        for f in frames:
+            self._send_now(ws, f)
+
+    def _handshake_frames(self) -> list[str | dict[str, Any]]:
+        """Frames to send right after (re)connecting; called with ``self._lock`` held."""
+        return []
+
+    def _on_control(self, ws: Any, data: bytes) -> bool:
+        """Handle a protocol control frame on the reader thread; True if it was one."""
+        return False
+
+    def _accept(self, msg: Any) -> bool:
+        """Whether a decoded message goes to the sinks (reader thread)."""
+        return True
+
+    def _close_delay(self, code: int) -> tuple[str, float | None]:
+        """Reason and reconnect delay for a close frame (None = the usual backoff)."""
+        return f"closed_{code}", None
+
+    # -- emitting (reader thread, or actor thread for status) ---------------------------------
+
+    def _emit(self, msg: object) -> None:
+        for sink in self._sinks:
+            try:
+                sink(msg)
+            except Exception as exc:
+                self.counters["sink_errors"] += 1
+                n = self._sink_log.allow()
+                if n is not None:
+                    logger.warning("%s feed: sink failed on %s: %r (%d similar suppressed)",
+                                   self.FEED, type(msg).__name__, exc, n)
+
+    def _status(self, connected: bool, reason: str,
+                token_ids: tuple[str, ...] = ()) -> None:
+        self._emit(FeedStatus(feed=self.FEED, connected=connected, reason=reason,
+                              ts_recv_ns=time.time_ns(), token_ids=token_ids))
+
+    def _incr(self, name: str, n: int = 1) -> None:
+        if self._metrics is not None:
+            self._metrics.incr(name, n, dim=self.FEED)
+
+    # -- the reader thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = 0.0
+        ever_connected = False
+        reported_down = False
+        while not self._stopping.is_set():
+            if delay > 0 and self._stopping.wait(delay):
+                break
+            try:
+                ws = self._connect(ever_connected)
+            except Exception as exc:
+                delay = self._backoff.next_delay()
+                ra = retry_after_s(exc)
+                if ra is not None:
+                    delay = max(delay, ra)
+                if not reported_down:
+                    reported_down = True
+                    self._status(False, "connect_failed")
+                n = self._conn_log.allow()
+                if n is not None:
+                    logger.warning("%s feed: connect to %s failed: %s; retry in %.2f s "
+                                   "(%d similar suppressed)", self.FEED, self._url,
+                                   type(exc).__name__, delay, n)
+                continue
+            if ws is None:  # stopped while connecting
+                break
+            ever_connected, reported_down = True, False
+            started = time.monotonic()
+            reason, override = self._read_loop(ws)
+            with self._lock:
+                self._ws = None
+                why, self._close_reason = self._close_reason or reason, ""
+            with contextlib.suppress(Exception):
+                ws.shutdown()
+            if self._stopping.is_set():
+                break
+            reported_down = True
+            self._status(False, why)
+            self.counters["reconnects"] += 1
+            self._incr("feed.reconnects")
+            if time.monotonic() - started >= self._cfg.reconnect_max_s:
+                self._backoff.reset()  # a healthy connection: start the backoff over
+            delay = self._backoff.next_delay() if override is None else override
+            logger.info("%s feed: disconnected (%s); reconnecting in %.2f s",
+                        self.FEED, why, delay)
+
+    def _connect(self, reconnect: bool) -> Any:
+        ws: Any = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
+        ws.connect(self._url, timeout=self._cfg.connect_timeout_s)
+        ws.settimeout(None)
+        now = time.monotonic()
+        self._last_frame = self._last_data = now
+        self._next_ping = now + self._cfg.ping_interval_s
+        self.counters["connects"] += 1
+        # Status first: consumers mark their state stale before the fresh snapshots arrive.
+        self._status(True, "resync" if reconnect else "connected")
+        with self._lock:
+            if self._stopping.is_set():
+                ws.shutdown()
+                return None
+            self._ws = ws
+            frames = self._handshake_frames()
+            for f in frames:
+                self._send_now(ws, f)
+        if not reconnect:
+            logger.info("%s feed: connected to %s", self.FEED, self._url)
+        return ws
+
+    def _read_loop(self, ws: Any) -> tuple[str, float | None]:
+        """Receive until the socket closes; returns (reason, reconnect delay override)."""
+        cfg = self._cfg
+        sample = cfg.raw_log_sample
+        raw_on = sample > 0 and self._raw.isEnabledFor(logging.DEBUG)
+        decode, emit, accept = self._decode, self._emit, self._accept
+        counters = self.counters
+        lag = self.LAG_METRIC and self._metrics is not None
+        while True:
+            try:
+                opcode, data = ws.recv_data()
+            except Exception as exc:
+                return ("stopped" if self._stopping.is_set() else type(exc).__name__), None
+            ts = time.time_ns()
+            self._last_frame = now = time.monotonic()
+            if opcode == CLOSE_OPCODE:
+                return self._close_delay(close_code(data))
+            counters["frames"] += 1
+            counters["bytes"] += len(data)
+            if len(data) > cfg.max_frame_bytes:
+                counters["oversize_frames"] += 1
+                self._incr("feed.decode_errors")
+                self._log_bad_frame("too_large", f"{len(data)} bytes")
+                continue
+            if raw_on and counters["frames"] % sample == 0:
+                self._raw.debug("recv %s", data[:4096])
+            if data in KEEPALIVE_FRAMES or self._on_control(ws, data):
+                continue
+            self._last_data = now
+            try:
+                msgs = decode(data, ts)
+            except Exception as exc:
+                self._decode_failed(getattr(exc, "reason", type(exc).__name__), str(exc))
+                continue
+            for m in msgs:
+                if accept(m):
+                    counters["messages"] += 1
+                    emit(m)
+            if lag and msgs:
+                ev_ms = getattr(msgs[0], "ts_event_ms", 0)
+                if ev_ms:
+                    self._metrics.timing_ms("feed.ws_message_lag_ms",
+                                            ts // 1_000_000 - ev_ms, dim=self.FEED)
+
+    def _decode_failed(self, reason: str, detail: str) -> None:
+        self.counters["decode_errors"] += 1
+        self._incr("feed.decode_errors")
+        self._log_bad_frame(reason, detail)
+
+    def _log_bad_frame(self, reason: str, detail: str) -> None:
+        n = self._decode_log.allow()
+        if n is not None:
+            logger.warning("%s feed: skipped a bad frame (%s): %.200s (%d similar suppressed)",
+                           self.FEED, reason, detail, n)

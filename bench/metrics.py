@@ -1,0 +1,127 @@
+"""``metrics``: the CPU cost of StatsD emission at 10,000 market messages per second.
+
+A paced loop plays 10,000 messages/s for ``DURATION_S``; per message it makes the metric calls
+a real market message incurs on its way through the bot (the feed's lag timer and the State
+actor's applied/published counters per message; the feed's message and byte counters, which
+the feed sums and hands over per tick, every millisecond) on a ``polymm.metrics.Metrics``
+that flushes once a second to a real UDP socket on 127.0.0.1 (bound here, never read: the
+kernel drops what overflows, as a busy daemon would). The same loop runs with metrics off (the
+call sites' ``if metrics is not None`` check only). Runs alternate on/off; each reports the
+process CPU time (``resource.getrusage``: every thread, the flusher included) over its wall
+time. ``cpu_pct`` is the extra CPU with metrics on, as a percentage of one core, with the
+default configuration (every timer sample kept); ``cpu_pct_timer_sampled`` the same with
+``statsd.timer_sample_rate`` 0.1 (the config's knob for high message rates).
+Run alone with ``.venv/bin/python -m bench.metrics [repeats]``.
+"""
+
+from __future__ import annotations
+
+import resource
+import socket
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from bench.common import Result
+from polymm.metrics import Metrics
+
+SCENARIO = "metrics"
+TARGETS = {"cpu_pct": "<= 2 % of one core at 10,000 messages/s"}
+
+RATE = 10_000
+DURATION_S = 1.5
+"""Seconds per paced run (the smoke test shrinks it)."""
+_TICK_S = 0.001
+
+
+def _cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _one_message(m: Any, lag_ms: int) -> None:
+    """The metric calls of one market message, as the call sites make them (each behind
+    their ``if metrics is not None`` check): the feed's lag timer per frame
+    (``WsFeed._read_loop``), the State actor's applied and published counters."""
+    if m is not None:
+        m.timing_ms("feed.ws_message_lag_ms", lag_ms, dim="market")
+    if m is not None:
+        m.incr("state.events_applied")
+    if m is not None:
+        m.incr("state.snapshots_published")
+
+
+def _feed_counts(m: Any, frames: int, nbytes: int) -> None:
+    """The feed's message and byte counters: the feed adds them up per frame and hands the
+    sums to the metrics once per tick (here every millisecond, far more often than the feed's
+    own tick, so this errs on the costly side)."""
+    if m is not None:
+        m.incr("feed.messages", frames, dim="market")
+        m.incr("feed.bytes", nbytes, dim="market")
+
+
+def paced_run(metrics: Metrics | None, duration_s: float) -> dict[str, float]:
+    """Play ``RATE`` messages/s for ``duration_s``; CPU seconds used per wall second."""
+    per_tick = max(1, round(RATE * _TICK_S))
+    ticks = max(1, round(duration_s / _TICK_S))
+    one = _one_message
+    sent = 0
+    c0, w0 = _cpu_s(), time.perf_counter()
+    due = w0
+    for k in range(ticks):
+        for j in range(per_tick):
+            one(metrics, (k + j) & 15)
+        _feed_counts(metrics, per_tick, 230 * per_tick)
+        sent += per_tick
+        due += _TICK_S
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)  # sleep-ok: pacing the load, not synchronising
+    if metrics is not None:
+        metrics.flush()  # the last partial interval's sends count too
+    wall = time.perf_counter() - w0
+    return {"cpu_frac": (_cpu_s() - c0) / wall, "msgs_per_s": sent / wall}
+
+
+def measure(repeats: int) -> Result:
+    res = Result(SCENARIO)
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    port = sink.getsockname()[1]
+    metrics = Metrics(host="127.0.0.1", port=port, prefix="polymm.bench.metrics",
+                      flush_interval_s=1.0, seed=1).start()
+    sampled = Metrics(host="127.0.0.1", port=port, prefix="polymm.bench.metrics",
+                      flush_interval_s=1.0, seed=1, timer_sample_rate=0.1).start()
+    on: list[float] = []
+    off: list[float] = []
+    on_sampled: list[float] = []
+    rates: list[float] = []
+    try:
+        for m in (metrics, sampled):
+            paced_run(m, min(0.3, DURATION_S))  # warm the key caches and the sockets
+        for _ in range(repeats):
+            a = paced_run(metrics, DURATION_S)
+            b = paced_run(None, DURATION_S)
+            c = paced_run(sampled, DURATION_S)
+            on.append(a["cpu_frac"])
+            off.append(b["cpu_frac"])
+            on_sampled.append(c["cpu_frac"])
+            rates.append(a["msgs_per_s"])
+    finally:
+        metrics.close()
+        sampled.close()
+        sink.close()
+    res.add("cpu_pct", [(a - b) * 100 for a, b in zip(on, off, strict=True)])
+    res.add("cpu_pct_timer_sampled",
+            [(c - b) * 100 for c, b in zip(on_sampled, off, strict=True)])
+    res.add("cpu_on_pct", [a * 100 for a in on])
+    res.add("cpu_off_pct", [b * 100 for b in off])
+    res.add("msgs_per_s", rates)
+    return res
+
+
+if __name__ == "__main__":
+    print(orjson.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 5).as_json(),
+                       option=orjson.OPT_INDENT_2).decode())

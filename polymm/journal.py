@@ -1,0 +1,336 @@
+"""The event-log record codec: messages to JSON-ready dicts and back, and the journal reader.
+
+A journal is a directory of ``events-<n>.jsonl`` files, one JSON object per line::
+
+    {"ts": <ns when appended>, "k": <kind>, "src": <actor>, "v": <encoded message>}
+
+``encode`` turns any message of :mod:`messages` into a dict tagged with its class name under
+``"_t"``; nested dataclasses (``LevelChange`` in ``BookChange``, ``Market`` in
+``MarketsChanged``, ``MarketView`` in ``QuoteSnapshot``) stay dataclass instances, which orjson
+serialises natively (in C), so only the top level costs Python work. ``decode`` rebuilds the
+object from the dataclass type hints (tuples, StrEnums, NewTypes, ``X | None``, nested
+dataclasses), from a registry built from ``messages.__all__``. Values that are not messages
+(dicts, numbers, strings) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import operator
+import os
+import re
+import tempfile
+import time
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import messages
+from polymm.errors import PolymmError
+
+TAG = "_t"
+FILE_RE = re.compile(r"^events-(\d+)\.jsonl$")
+
+Decoder = Callable[[Any], Any]
+
+
+def _type_decoder(tp: Any) -> Decoder | None:
+    """A function turning the JSON form of a ``tp`` value back into it (None = as is)."""
+    supertype = getattr(tp, "__supertype__", None)  # NewType
+    if supertype is not None:
+        return _type_decoder(supertype)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner_types = [a for a in args if a is not type(None)]
+        if len(inner_types) != 1:
+            return None
+        inner = _type_decoder(inner_types[0])
+        if inner is None:
+            return None
+        return lambda v: None if v is None else inner(v)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _type_decoder(args[0])
+            if item is None:
+                return tuple
+            return lambda v: tuple(item(x) for x in v)
+        decs = [_type_decoder(a) for a in args]
+        return lambda v: tuple(x if d is None else d(x) for d, x in zip(decs, v, strict=True))
+    if isinstance(tp, type):
+        if issubclass(tp, enum.Enum):
+            return tp
+        if dataclasses.is_dataclass(tp):
+            cls: type = tp
+
+            def nested(v: Any) -> Any:
+                return v if isinstance(v, cls) else _build(cls, v)
+            return nested
+        if tp is float:
+            return float
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _ClassCodec:
+    cls: type
+    to_dict: Callable[[Any], dict[str, Any]]
+    fields: tuple[tuple[str, Decoder | None], ...]
+
+
+def _dict_maker(cls: type, names: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    """``lambda o: {"_t": "<Class>", "<field>": o.<field>, ...}``, compiled once per class.
+
+    A dict display with attribute loads costs ~0.7 µs for ten fields; ``dict(zip(...))`` over
+    an ``attrgetter`` tuple costs ~2.5 µs, which alone would cap the journal below its target.
+    """
+    if not all(n.isidentifier() for n in names):
+        getter = operator.attrgetter(*names) if names else (lambda o: ())
+        tag = cls.__name__
+        if len(names) == 1:
+            return lambda o: {TAG: tag, names[0]: getter(o)}
+        return lambda o: {TAG: tag, **dict(zip(names, getter(o), strict=True))}
+    items = "".join(f", {n!r}: o.{n}" for n in names)
+    fn: Callable[[Any], dict[str, Any]] = eval(f"lambda o: {{{TAG!r}: {cls.__name__!r}{items}}}")
+    return fn
+
+
+_CODECS: dict[str, _ClassCodec] = {}
+_BY_TYPE: dict[type, _ClassCodec] = {}
+
+
+def _register(cls: type) -> _ClassCodec:
+    codec = _BY_TYPE.get(cls)
+    if codec is not None:
+        return codec
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    # Register before resolving hints so self-referencing types terminate.
+    codec = _ClassCodec(cls=cls, to_dict=_dict_maker(cls, names), fields=())
+    _CODECS[cls.__name__] = _BY_TYPE[cls] = codec
+    hints = typing.get_type_hints(cls)
+    fields = tuple((n, _type_decoder(hints[n])) for n in names)
+    codec = dataclasses.replace(codec, fields=fields)
+    _CODECS[cls.__name__] = _BY_TYPE[cls] = codec
+    return codec
+
+
+def _build(cls: type, d: dict[str, Any]) -> Any:
+    codec = _BY_TYPE.get(cls) or _register(cls)
+    kwargs = {n: (d[n] if dec is None else dec(d[n])) for n, dec in codec.fields if n in d}
+    return cls(**kwargs)
+
+
+for _name in messages.__all__:
+    _obj = getattr(messages, _name)
+    if isinstance(_obj, type) and dataclasses.is_dataclass(_obj):
+        _register(_obj)
+
+
+def registered() -> tuple[type, ...]:
+    """Every message class the codec knows (all dataclasses of ``messages.__all__``)."""
+    return tuple(c.cls for c in _CODECS.values())
+
+
+def encode(obj: Any) -> Any:
+    """A message as a dict tagged with its class name; anything else unchanged.
+
+    The result is ready for ``orjson.dumps`` (nested dataclasses, tuples and enums are left
+    to orjson, which serialises them natively).
+    """
+    codec = _BY_TYPE.get(type(obj))
+    if codec is None:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            codec = _register(type(obj))
+        else:
+            return obj
+    return codec.to_dict(obj)
+
+
+def decode(d: Any) -> Any:
+    """The object ``encode`` made ``d`` from (``d`` may have been through JSON).
+
+    A dict whose tag names no known class is returned as it is.
+    """
+    if type(d) is not dict:
+        return d
+    name = d.get(TAG)
+    codec = _CODECS.get(name) if isinstance(name, str) else None
+    if codec is None:
+        return d
+    kwargs = {n: (d[n] if dec is None else dec(d[n])) for n, dec in codec.fields if n in d}
+    return codec.cls(**kwargs)
+
+
+def _unserialisable(obj: Any) -> Any:
+    # Never the object's repr: it could carry a secret. The type name is enough to debug.
+    return {"_unserialisable": type(obj).__name__}
+
+
+def encode_line(ts_ns: int, kind: str, src: str, obj: Any) -> bytes:
+    """One journal line, newline included."""
+    return orjson.dumps({"ts": ts_ns, "k": kind, "src": src, "v": encode(obj)},
+                        default=_unserialisable, option=orjson.OPT_APPEND_NEWLINE)
+
+
+_SEP = b'},{"ts":'
+_NL_SEP = b'}\n{"ts":'
+
+
+def encode_lines(records: list[tuple[int, str, str, Any]]) -> bytes:
+    """Many journal lines at once, newline-terminated: one orjson call for the whole batch.
+
+    orjson writes the batch as one JSON array, whose record separators ``},{"ts":`` become
+    newlines. Inside a JSON string a ``"`` is always escaped, so the separator can only occur
+    between records or inside a nested value that has a ``ts`` key after another object; the
+    count check detects the latter and the batch is then encoded line by line. One call per
+    batch is ~2x faster than one per line (fewer allocations of ~0.5 KB objects).
+    """
+    if not records:
+        return b""
+    data = orjson.dumps([{"ts": ts, "k": k, "src": src, "v": encode(obj)}
+                         for ts, k, src, obj in records], default=_unserialisable)
+    body = data[1:-1]
+    if body.count(_SEP) == len(records) - 1:
+        return body.replace(_SEP, _NL_SEP) + b"\n"
+    return b"".join(encode_line(*r) for r in records)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """One journal line, decoded. ``value`` is the message (or the raw value if untagged)."""
+
+    ts_ns: int
+    kind: str
+    src: str
+    value: Any
+
+
+def journal_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The journal files of a directory in write order, or ``[path]`` for a single file."""
+    p = Path(path)
+    if not p.is_dir():
+        return [p]
+    found = [(int(m.group(1)), f) for f in p.iterdir() if (m := FILE_RE.match(f.name))]
+    return [f for _, f in sorted(found)]
+
+
+def next_file_number(directory: str | os.PathLike[str]) -> int:
+    """The number for a new journal file: one past the highest present (never overwrite)."""
+    p = Path(directory)
+    nums = [int(m.group(1)) for f in p.iterdir() if (m := FILE_RE.match(f.name))] \
+        if p.is_dir() else []
+    return max(nums, default=0) + 1
+
+
+class JournalReader:
+    """Iterates the records of a journal file or directory.
+
+    A torn final line of a file (cut by a crash: no newline, or not JSON) is skipped and
+    counted in ``torn_lines``; a bad line anywhere else raises :class:`PolymmError` naming the
+    file and line number.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.files = journal_files(path)
+        self.torn_lines = 0
+        self.records = 0
+        self._it = self._records()
+
+    def __iter__(self) -> JournalReader:
+        return self
+
+    def __next__(self) -> Record:
+        return next(self._it)
+
+    def _records(self) -> Iterator[Record]:
+        for f in self.files:
+            with open(f, "rb") as fh:
+                prev: bytes | None = None
+                lineno = 0
+                for line in fh:
+                    if prev is not None:
+                        yield self._parse(prev, f, lineno, final=False)
+                    prev = line
+                    lineno += 1
+                if prev is not None:
+                    rec = self._parse(prev, f, lineno, final=True)
+                    if rec is not None:
+                        yield rec
+
+    def _parse(self, line: bytes, f: Path, lineno: int, *, final: bool) -> Any:
+        try:
+            if not line.endswith(b"\n"):
+                raise ValueError("no newline")
+            d = orjson.loads(line)
+            rec = Record(ts_ns=d["ts"], kind=d["k"], src=d["src"], value=decode(d["v"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            if final:
+                self.torn_lines += 1
+                return None
+            raise PolymmError(f"journal {f}: line {lineno} is corrupt: "
+                              f"{type(exc).__name__}: {exc}") from None
+        self.records += 1
+        return rec
+
+
+def read_journal(path: str | os.PathLike[str]) -> JournalReader:
+    """The records of a journal (a directory of ``events-<n>.jsonl`` or one file), in order.
+
+    The returned reader is an iterator; its ``torn_lines`` counts skipped torn final lines.
+    """
+    return JournalReader(path)
+
+
+# -- measuring the write rate -------------------------------------------------------------
+
+
+def sample_message() -> Any:
+    """A typical ~10-field message (an ``OrderEvent``) for rate measurements."""
+    return messages.OrderEvent(
+        order_id=messages.OrderHash("0x" + "ab" * 32),
+        condition_id=messages.ConditionId("0x" + "cd" * 32),
+        token_id=messages.TokenId("71321045679252212594626385532706912750332728571942532289631379"
+                                  "312455583992563"),
+        side=messages.Side.BUY, type=messages.OrderEventType.UPDATE, status="LIVE",
+        price_pips=5_700, original_size_micro=10_000_000, size_matched_micro=2_500_000,
+        owner="11111111-2222-3333-4444-555555555555", ts_event_ms=1_767_225_600_123,
+        ts_recv_ns=1_767_225_600_123_456_789)
+
+
+def measure_write_rate(n_events: int = 200_000, *, directory: str | None = None,
+                       batch_size: int = 1024, obj: Any = None) -> dict[str, float]:
+    """Append ``n_events`` from this thread and wait until all are written to disk.
+
+    Uses the event log's writer (its own thread) exactly as the actor does, without Pykka.
+    Returns ``events_per_s`` (append of the first to the last being on disk),
+    ``append_us`` (mean cost of one append on the producer's thread), ``bytes_per_event``.
+    """
+    from actors.event_log import JournalWriter
+
+    obj = sample_message() if obj is None else obj
+    with tempfile.TemporaryDirectory(prefix="journal-rate-") as tmp:
+        writer = JournalWriter(directory or tmp, batch_size=batch_size,
+                               flush_interval_s=0.05, rotate_bytes=1 << 40, fsync=False,
+                               max_backlog=n_events + 1)
+        writer.start()
+        append = writer.sink("bench").append
+        t0 = time.perf_counter()
+        for _ in range(n_events):
+            append("in", obj)
+        t1 = time.perf_counter()
+        writer.close()
+        t2 = time.perf_counter()
+        written = writer.written
+        nbytes = writer.bytes_written
+    return {"events": float(written), "events_per_s": written / (t2 - t0),
+            "append_us": (t1 - t0) / n_events * 1e6,
+            "bytes_per_event": nbytes / max(1, written)}
