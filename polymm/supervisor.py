@@ -7,6 +7,7 @@ the reverse, cancel-all first, with a final check that no actor is left (Mopidy'
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -20,15 +21,17 @@ import pykka
 from messages import (
     DesiredQuotes,
     FeedStatus,
+    MarketsChanged,
     QuoteSnapshot,
     SlotReady,
     TickSizeChanged,
     TimerTick,
 )
+from polymm.errors import PolymmError, VenueError
 from polymm.redact import SELF, redacting_sinks
 from polymm.slot import LatestSlot
 from polymm.ticker import Ticker
-from polymm.wiring import Venue, build_venue
+from polymm.wiring import Venue, build_venue, our_trades
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +109,17 @@ class Supervisor:
 
             log_sink.append("start", params_record(cfg.quoter, cfg.risk, cfg.order_manager,
                                                    SELF))
+        # Positions before quoting: our trades from REST, read before any actor shares the
+        # (not thread-safe) REST client, told to the State and the OrderManager first.
+        trades = self._startup_trades()
         model = StateModel(owner=SELF, vol_halflife_s=cfg.quoter.vol_halflife_s,
                            vol_floor_per_sqrt_s=cfg.quoter.vol_floor_per_sqrt_s)
         self.actors.add("state", State.start(
             model=model, quote_slot=self.quote_slot, resync=self._resync,
             event_log=log_sink, metrics=self.metrics))
         self._ping("state")
+        for ev in trades:
+            self.actors.refs["state"].tell(ev)
         quoter = self.actors.add("quoter", Quoter.start(
             params=cfg.quoter, limits=cfg.risk, in_slot=self.quote_slot,
             out_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
@@ -123,10 +131,33 @@ class Supervisor:
             signature_type=cfg.venue.signature_type,
             desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
         self.desired_slot.bind(lambda: om.tell(SlotReady()))
-        self._ping("order_manager")
+        self._ping("order_manager")  # its on_start reconciled our open orders from REST
+        for ev in trades:
+            om.tell(ev)
         for name in ("user_feed", "market_feed", "price_feed", "discovery"):
             self._start_io(name)
         self._tickers.append(Ticker(STATE_TICK_S, self._tick_state, name="state").start())
+
+    def _startup_trades(self) -> list[Any]:
+        """Our trades at the venue, to rebuild positions after a restart (or a crash).
+
+        Live, quoting without knowing our positions is refused; on paper it is only logged.
+        """
+        try:
+            return our_trades(self.venue.client, self.venue.creds.api_key)
+        except VenueError as exc:
+            if self.config.mode == "live":
+                raise PolymmError(f"cannot read our trades from the venue ({exc}); not "
+                                  "quoting without knowing our positions") from None
+            logger.error("supervisor: reading our trades failed (%s); positions start at "
+                         "zero", exc)
+            return []
+
+    def _tell(self, name: str, msg: Any) -> None:
+        """Tell the *current* actor of ``name``: a restarted actor gets a new ref."""
+        ref = self.actors.refs.get(name)
+        if ref is not None:
+            ref.tell(msg)
 
     def event_log_sink(self) -> Any:
         """The non-blocking append handle other actors use (never a proxy call per event)."""
@@ -169,8 +200,9 @@ class Supervisor:
             return PriceFeed.start(url, cfg.price_feed, v.creds, assets, [state],
                                    metrics=self.metrics)
         if name == "discovery":
-            sinks = [refs[n].tell for n in ("state", "order_manager", "user_feed",
-                                             "market_feed", "price_feed") if n in refs]
+            # Looked up at each call: a feed restarted by the supervisor has a new ref.
+            sinks = [functools.partial(self._tell, n) for n in (
+                "state", "order_manager", "user_feed", "market_feed", "price_feed")]
             return Discovery.start(v.gamma, cfg.discovery, sinks, metrics=self.metrics)
         raise ValueError(name)
 
@@ -202,33 +234,56 @@ class Supervisor:
             wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - now))
             if self.stop_event.wait(wait):
                 break
-            if not self._watch():
+            if not self._watch(deadline):
                 break
             if time.monotonic() >= next_status:
                 next_status += self._status_interval_s
                 self.print_status()
 
-    def _watch(self) -> bool:
+    def _watch(self, deadline: float | None = None) -> bool:
+        """Restart dead feed actors (backoff, never past ``deadline``); False = stop the run."""
         for name, ref in list(self.actors.refs.items()):
             if ref.is_alive():
                 continue
             logger.error("supervisor: actor %s died", name)
             self.crashed.append(name)
-            if name in ("user_feed", "market_feed", "price_feed", "discovery"):
-                n = self.restarts.get(name, 0) + 1
-                self.restarts[name] = n
-                backoff = min(30.0, 0.5 * 2 ** (n - 1))
-                if self.stop_event.wait(backoff):
-                    return False
-                if name == "user_feed" and "state" in self.actors.refs:
-                    self.actors.refs["state"].tell(FeedStatus(
-                        feed="user", connected=False, reason="restart", ts_recv_ns=time.time_ns()))
+            if name not in ("user_feed", "market_feed", "price_feed", "discovery"):
+                logger.error("supervisor: %s is critical; stopping the bot", name)
+                return False
+            n = self.restarts.get(name, 0) + 1
+            self.restarts[name] = n
+            backoff = min(30.0, 0.5 * 2 ** (n - 1))
+            if deadline is not None:
+                backoff = min(backoff, max(0.0, deadline - time.monotonic()))
+            if self.stop_event.wait(backoff) or (
+                    deadline is not None and time.monotonic() >= deadline):
+                return False
+            if name == "user_feed" and "state" in self.actors.refs:
+                self.actors.refs["state"].tell(FeedStatus(
+                    feed="user", connected=False, reason="restart", ts_recv_ns=time.time_ns()))
+            try:
                 self._start_io(name)
-                logger.warning("supervisor: restarted %s (restart %d)", name, n)
-                continue
-            logger.error("supervisor: %s is critical; stopping the bot", name)
-            return False
+            except Exception as exc:  # a feed that cannot even start: stop, never hang
+                logger.error("supervisor: restarting %s failed: %s; stopping the bot", name, exc)
+                return False
+            self._resubscribe(name)
+            logger.warning("supervisor: restarted %s (restart %d)", name, n)
         return True
+
+    def _resubscribe(self, name: str) -> None:
+        """Give a restarted feed the current market set (Discovery only emits on change)."""
+        disc = self.actors.refs.get("discovery")
+        if name == "discovery" or disc is None or not disc.is_alive():
+            return
+        try:
+            markets = disc.proxy().markets().get(timeout=ASK_TIMEOUT_S)
+        except Exception as exc:
+            logger.warning("supervisor: no market set for restarted %s: %s", name, exc)
+            return
+        if markets:
+            self._tell(name, MarketsChanged(
+                markets=markets, added=tuple(m.condition_id for m in markets), removed=(),
+                ts_recv_ns=time.time_ns()))
 
     def crashed_critical(self) -> bool:
         """Whether the State, Quoter or OrderManager died during the run."""
@@ -262,6 +317,7 @@ class Supervisor:
                 result["error"] = str(exc)
         if om is None or not om.is_alive() or "error" in result:
             result.update(self._venue_cancel_all())
+        result["pnl"] = self._pnl()
         self.shutdown_result = result
         for name in ("order_manager", "user_feed", "quoter", "state"):
             self._stop(name)
@@ -279,6 +335,22 @@ class Supervisor:
             pykka.ActorRegistry.stop_all(timeout=ASK_TIMEOUT_S)
         result["actors_left"] = len(left)
         return result
+
+    def _pnl(self) -> dict[str, Any]:
+        """PnL marked to the books (resolved markets at their payout), from the State."""
+        ref = self.actors.refs.get("state")
+        if ref is None or not ref.is_alive():
+            return {}
+        try:
+            st = ref.proxy().status().get(timeout=5.0)
+        except Exception as exc:
+            logger.warning("supervisor: no status from state: %s", exc)
+            return {}
+        return {"pnl_usd": round(st["pnl_usd"], 6), "unmarked_positions": st["pnl_unmarked"],
+                "fills": st["fills"],
+                "inventory": {m["alias"] + ":" + m["condition_id"][:10]:
+                              {"up": m["inv_up"], "down": m["inv_down"]}
+                              for m in st["markets"]}}
 
     def _reconnects(self) -> dict[str, int]:
         """Reconnects per feed, asked of each feed actor before it stops."""

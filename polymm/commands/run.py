@@ -65,6 +65,12 @@ def load(args: argparse.Namespace) -> Any:
         overrides["sim.seed"] = args.seed
     if args.window_seconds is not None:
         overrides["sim.window_seconds"] = args.window_seconds
+        # The simulated venue lists windows of that length only: follow it in discovery.
+        base = load_config(args.config, overrides={k: v for k, v in overrides.items()
+                                                   if not k.startswith(("sim.", "discovery."))})
+        overrides["discovery.series"] = [
+            {"asset": s.asset, "interval": f"{args.window_seconds}s", "windows": s.windows}
+            for s in base.discovery.series]
     if args.faults is not None:
         overrides["sim.faults"] = args.faults
     cfg = load_config(args.config, overrides=overrides)
@@ -112,6 +118,8 @@ def sim_args(cfg: Any) -> list[str]:
            "--assets", ",".join(s.assets)]
     if s.faults:
         out += ["--faults", s.faults]
+    if s.noise_rate_per_s is not None:
+        out += ["--noise-rate", str(s.noise_rate_per_s)]
     return out
 
 
@@ -166,6 +174,7 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
         "crashed": list(sup.crashed),
         "open_orders_after_shutdown": result.get("open_orders_after_shutdown", -1),
         "actors_left": result.get("actors_left", 0),
+        "pnl": result.get("pnl", {}),
         "faults_injected": {},
     }
     if sim is not None:
