@@ -28,6 +28,7 @@ from messages import (
     TimerTick,
 )
 from polymm.errors import PolymmError, VenueError
+from polymm.health import collect, emit_gauges, healthy
 from polymm.redact import SELF, redacting_sinks
 from polymm.slot import LatestSlot
 from polymm.ticker import Ticker
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 ASK_TIMEOUT_S = 10.0
 STATE_TICK_S = 0.25
+GAUGE_INTERVAL_S = 1.0
 
 
 def apply_runtime(runtime: Any) -> None:
@@ -83,6 +85,7 @@ class Supervisor:
         self.restarts: dict[str, int] = {}
         self.shutdown_result: dict[str, Any] = {}
         self._event_log_stats: dict[str, Any] = {}
+        self.status_server: Any = None
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -137,6 +140,13 @@ class Supervisor:
         for name in ("user_feed", "market_feed", "price_feed", "discovery"):
             self._start_io(name)
         self._tickers.append(Ticker(STATE_TICK_S, self._tick_state, name="state").start())
+        from polymm.status_http import build_status_server
+
+        self.status_server = build_status_server(cfg, lambda: collect(self),
+                                                 lambda: healthy(self))
+        if self.status_server is not None:
+            self.status_server.start()
+            logger.info("supervisor: status on %s", self.status_server.url)
 
     def _startup_trades(self) -> list[Any]:
         """Our trades at the venue, to rebuild positions after a restart (or a crash).
@@ -226,6 +236,7 @@ class Supervisor:
         """
         deadline = None if duration_s is None else time.monotonic() + duration_s
         next_status = time.monotonic() + self._status_interval_s
+        next_gauges = time.monotonic() + GAUGE_INTERVAL_S
         while not self.stop_event.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -236,6 +247,9 @@ class Supervisor:
                 break
             if not self._watch(deadline):
                 break
+            if time.monotonic() >= next_gauges:
+                next_gauges = time.monotonic() + GAUGE_INTERVAL_S
+                emit_gauges(self)
             if time.monotonic() >= next_status:
                 next_status += self._status_interval_s
                 self.print_status()
@@ -304,6 +318,8 @@ class Supervisor:
         """Stop in reverse order: inputs first, then cancel-all and verify, then the rest."""
         for t in self._tickers:
             t.stop()
+        if self.status_server is not None:
+            self.status_server.stop()
         refs = self.actors.refs
         result: dict[str, Any] = {"reconnects": self._reconnects()}
         for name in ("discovery", "price_feed", "market_feed"):

@@ -153,3 +153,54 @@ def test_build_metrics_prefix_and_off_switch():
     cfg = Config(mode="paper", instance="bot-1", statsd=StatsdConfig(enabled=False))
     assert metrics_prefix(cfg) == "polymm.paper.bot-1"
     assert build_metrics(cfg) is None
+
+
+def test_counters_from_many_threads_add_up_exactly_across_concurrent_flushes(udp):
+    import threading
+
+    port = udp.getsockname()[1]
+    m = Metrics(host="127.0.0.1", port=port, prefix="p")
+    go = threading.Event()
+
+    def work():
+        go.wait(5)
+        for _ in range(20_000):
+            m.incr("state.events_applied")
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for w in workers:
+        w.start()
+    go.set()
+    while any(w.is_alive() for w in workers):
+        m.flush()  # flushes race the writers
+    for w in workers:
+        w.join(10)
+    m.flush()
+    total = 0
+    while total < 80_000:
+        for line in _lines(udp, 1):
+            name, _, value = line.partition(":")
+            assert name == "p.state.events_applied"
+            total += int(value.removesuffix("|c"))
+    assert total == 80_000
+    assert m.totals == {"state.events_applied": 80_000}
+    m.close()
+
+
+def test_full_reservoir_keeps_a_uniform_sample(udp):
+    port = udp.getsockname()[1]
+    m = Metrics(host="127.0.0.1", port=port, prefix="p", max_samples=200, seed=3)
+    for i in range(20_000):
+        m.timing_ms("orders.sign_ms", float(i))
+    m.gauge("orders.open", 1)
+    m.flush()
+    lines: list[str] = []
+    while "p.orders.open:1|g" not in lines:
+        lines.extend(_lines(udp, 1))
+    kept = sorted(float(x.split(":")[1].removesuffix("|ms")) for x in lines
+                  if x.startswith("p.orders.sign_ms:"))
+    assert len(kept) == 200
+    # Uniform over 0..19999: about 20 per tenth; the early and late tenths are both there.
+    tenths = [sum(1 for v in kept if k * 2000 <= v < (k + 1) * 2000) for k in range(10)]
+    assert all(5 <= n <= 40 for n in tenths), tenths
+    m.close()
