@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 from messages import (
     BookChange,
-    FeedStatus,
     BookSnapshot,
     ConditionId,
+    FeedStatus,
     LevelChange,
     Market,
     MarketsChanged,
@@ -60,7 +60,8 @@ def books(now_ns: int) -> list[BookSnapshot]:
     return out
 
 
-def changes(n: int, *, seed: int = 1, start_ns: int | None = None) -> Iterator[BookChange]:
+def changes(n: int, *, seed: int = 1,
+            start_ns: int | None = None) -> Iterator[BookChange | PriceTick]:
     """``n`` consistent ``price_change`` events away from the top (checksums stay right)."""
     rng = random.Random(seed)
     t = start_ns or time.time_ns()

@@ -11,6 +11,7 @@ import gc
 import resource
 import threading
 import time
+from typing import Any
 
 import pykka
 
@@ -50,7 +51,7 @@ def run_once(n: int, quoter_delay_s: float) -> dict[str, float]:
 
     def sample() -> None:
         nonlocal max_depth
-        inbox = quoter.actor_inbox
+        inbox: Any = quoter.actor_inbox  # a queue.Queue in ThreadingActor
         while not done.wait(0.001):
             max_depth = max(max_depth, inbox.qsize())
 
@@ -60,8 +61,6 @@ def run_once(n: int, quoter_delay_s: float) -> dict[str, float]:
         state.tell(feedgen.markets_changed(t))
         for f in feedgen.feeds_up(t):
             state.tell(f)
-    for f in feedgen.feeds_up(t):
-        state.tell(f)
         for b in feedgen.books(t):
             state.tell(b)
         state.proxy().summary().get(timeout=30)

@@ -33,7 +33,13 @@ from typing import Any
 
 import yaml
 
-from polymm.config_schema import MASK, Config, Secret, cross_field_errors
+from polymm.config_schema import (
+    MASK,
+    Config,
+    Secret,
+    cross_field_errors,
+    resolve_sim_intervals,
+)
 from polymm.errors import ConfigError
 
 __all__ = ["DEFAULT_PATH", "REPO_ROOT", "Config", "Secret", "config_to_dict", "dump_config",
@@ -373,7 +379,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *,
     cfg = _build(Config, raw, "", ctx)
     if ctx.errors or not isinstance(cfg, Config):
         raise ConfigError(ctx.errors)
-    errors = cross_field_errors(cfg, ctx.unset)
+    cfg, errors = resolve_sim_intervals(cfg)
+    errors += cross_field_errors(cfg, ctx.unset)
     if errors:
         raise ConfigError(errors)
     return cfg

@@ -25,8 +25,9 @@ MASK = "********"
 
 _ASSET = r"[a-z0-9]{1,16}"
 # 5m, 15m and 4h are Polymarket's crypto up/down series; "<N>s" is any other window length
-# in seconds (the simulated venue names a 120 s window "120s").
-INTERVAL_PATTERN = r"5m|15m|4h|[1-9][0-9]{0,5}s"
+# in seconds (the simulated venue names a 120 s window "120s"); "sim" is resolved by the loader
+# to the simulated venue's window length (sim.window_seconds).
+INTERVAL_PATTERN = r"5m|15m|4h|[1-9][0-9]{0,5}s|sim"
 
 
 class Secret:
@@ -82,6 +83,8 @@ class VenueConfig:
 
     ``private_key`` None (paper mode only) means a throw-away key; API credentials None mean
     "derive them with L1 auth at start". All four come from the environment (``!ENV``).
+    Instead of ``private_key``, ``keystore_path`` names an encrypted Ethereum keystore file
+    (eth-account's JSON) whose password comes from the environment (``keystore_password``).
     """
 
     clob_url: str = "sim"
@@ -95,6 +98,8 @@ class VenueConfig:
     api_key: Secret | None = None
     api_secret: Secret | None = None
     api_passphrase: Secret | None = None
+    keystore_path: str | None = None
+    keystore_password: Secret | None = None
     signature_type: int = field(default=0, metadata=rng(0, 3))
     funder: str | None = field(default=None, metadata=_address())
     http_timeout_s: float = field(default=2.0, metadata=rng(0.05, 60))
@@ -119,7 +124,11 @@ class SimConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SeriesConfig:
-    """One rolling up/down series: the current window and the next ``windows - 1``."""
+    """One rolling up/down series: the current window and the next ``windows - 1``.
+
+    ``interval: sim`` follows ``sim.window_seconds`` (so ``run --window-seconds`` just works);
+    the loaded config holds the resolved label (``120s``), never ``sim``.
+    """
 
     asset: str = field(metadata={"pattern": _ASSET})
     interval: str = field(metadata={"pattern": INTERVAL_PATTERN})
@@ -259,7 +268,15 @@ def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:
     errors: list[str] = []
     live = cfg.mode == "live"
     v = cfg.venue
-    if live and v.private_key is None:
+    if v.private_key is not None and v.keystore_path is not None:
+        errors.append("venue.private_key/keystore_path: give one, not both")
+    if v.keystore_path is not None and v.keystore_password is None:
+        var = unset.get("venue.keystore_password")
+        errors.append(f"venue.keystore_password: required with keystore_path: environment "
+                      f"variable {var} is not set (from !ENV {var})" if var else
+                      "venue.keystore_password: required with keystore_path "
+                      "(keystore_password: !ENV POLYMM_KEYSTORE_PASSWORD)")
+    if live and v.private_key is None and v.keystore_path is None:
         var = unset.get("venue.private_key")
         errors.append(f"venue.private_key: required in live mode: environment variable {var} "
                       f"is not set (from !ENV {var})" if var else
@@ -295,3 +312,20 @@ def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:
     errors += [f"discovery.slugs: alias {a!r} used twice" for a in sorted(set(aliases))
                if aliases.count(a) > 1]
     return errors
+
+
+def resolve_sim_intervals(cfg: Config) -> tuple[Config, list[str]]:
+    """Replace ``interval: sim`` by the simulated venue's window label (e.g. ``120s``)."""
+    from venue.gamma import interval_label
+
+    if not any(s.interval == "sim" for s in cfg.discovery.series):
+        return cfg, []
+    if not cfg.sim.enabled or cfg.mode == "live":
+        return cfg, [f"discovery.series[{i}].interval: 'sim' (the simulated venue's window "
+                     "length) needs sim.enabled in paper mode"
+                     for i, s in enumerate(cfg.discovery.series) if s.interval == "sim"]
+    label = interval_label(cfg.sim.window_seconds)
+    series = tuple(dataclasses.replace(s, interval=label) if s.interval == "sim" else s
+                   for s in cfg.discovery.series)
+    return dataclasses.replace(cfg, discovery=dataclasses.replace(cfg.discovery,
+                                                                  series=series)), []

@@ -84,7 +84,7 @@ def test_slow_quoter_does_not_slow_the_state_actor(pipeline):
 
 
 def test_fast_quoter_publishes_desired_quotes(pipeline):
-    state, quoter, qslot, dslot = pipeline(0.0)
+    state, quoter, _qslot, dslot = pipeline(0.0)
     _feed(state, 200)
     state.proxy().summary().get(timeout=30)
     # Drain: the quoter's answer to an ask comes after every wake-up queued before it.

@@ -136,7 +136,7 @@ def test_every_error_is_collected_with_its_path(tmp_path: Path) -> None:
         "runtime.cpu_affinity[1]: expected >= 0, got -1",
         "discovery.series[0].asset: required",
         "discovery.series[1].asset: 'BTC' does not match [a-z0-9]{1,16}",
-        "discovery.series[1].interval: '1h' does not match 5m|15m|4h|[1-9][0-9]{0,5}s",
+        "discovery.series[1].interval: '1h' does not match 5m|15m|4h|[1-9][0-9]{0,5}s|sim",
     ]
 
 
@@ -297,3 +297,15 @@ def test_secret_never_prints() -> None:
     assert s == Secret("hunter2") and s != Secret("other") and s.reveal() == "hunter2"
     with pytest.raises(TypeError):
         pickle.dumps(s)
+
+
+def test_interval_sim_follows_the_simulated_venue(tmp_path: Path) -> None:
+    cfg = load_config(overrides={"sim.window_seconds": 900})
+    assert cfg.discovery.series[0].interval == "15m"
+    cfg = load_config(overrides={"sim.window_seconds": 60})
+    assert cfg.discovery.series[0].interval == "60s"
+    assert errors_of(tmp_path, """\
+        mode: paper
+        discovery: {series: [{asset: btc, interval: sim}]}
+        """) == ["discovery.series[0].interval: 'sim' (the simulated venue's window length) "
+                 "needs sim.enabled in paper mode"]

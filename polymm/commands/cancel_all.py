@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
                            f"{'given' if args.live else 'not given'}; both must agree"])
     if live and args.venue_url:
         raise ConfigError(["--venue-url: not allowed with --live"])
-    if cfg.venue.private_key is None:
+    if cfg.venue.private_key is None and cfg.venue.keystore_path is None:
         print("cancel-all: no private key configured: a throw-away key owns no orders",
               file=sys.stderr)
     venue = build_venue(cfg, args.venue_url)

@@ -65,12 +65,6 @@ def load(args: argparse.Namespace) -> Any:
         overrides["sim.seed"] = args.seed
     if args.window_seconds is not None:
         overrides["sim.window_seconds"] = args.window_seconds
-        # The simulated venue lists windows of that length only: follow it in discovery.
-        base = load_config(args.config, overrides={k: v for k, v in overrides.items()
-                                                   if not k.startswith(("sim.", "discovery."))})
-        overrides["discovery.series"] = [
-            {"asset": s.asset, "interval": f"{args.window_seconds}s", "windows": s.windows}
-            for s in base.discovery.series]
     if args.faults is not None:
         overrides["sim.faults"] = args.faults
     cfg = load_config(args.config, overrides=overrides)
@@ -95,6 +89,12 @@ def setup_logging(cfg: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
     cfg = load(args)
+    if cfg.event_log.enabled:  # before a simulated venue or any actor is started
+        from actors.event_log import journal_dir_errors
+
+        errors = journal_dir_errors(cfg.event_log.dir)
+        if errors:
+            raise ConfigError(errors)
     setup_logging(cfg)
     sim = None
     sim_url = args.venue_url
@@ -176,11 +176,31 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
         "actors_left": result.get("actors_left", 0),
         "pnl": result.get("pnl", {}),
         "faults_injected": {},
+        # What the bot recovered from: reconnects (each one resubscribes and resyncs), POSTs
+        # with an unknown outcome resolved by event or lookup; the venue's view is added below.
+        "recoveries": {
+            "reconnects_by_feed": result.get("reconnects", {}),
+            "unknown_outcome_resolved": stats.get("unknown_resolved", 0),
+            "unknown_outcome_left": stats.get("unknown_outcome", 0),
+        },
     }
     if sim is not None:
         try:
             st = sim.state()
             summary["faults_injected"] = st.get("faults", {})
+            # As the venue saw it: connections that completed their subscription (resubscribes
+            # after reconnects), book dumps (market resyncs), Retry-After windows it opened and
+            # requests sent inside one (a window without such a request was honoured).
+            windows = st.get("retry_after_windows", {})
+            violations = st.get("retry_after_violations", {})
+            summary["recoveries"].update({
+                "resubscribed_connections": st.get("subscribed", {}),
+                "book_resyncs": st.get("book_dumps", 0),
+                "retry_after_windows": windows,
+                "retry_after_violations": violations,
+                "backoffs_honoured": max(0, sum(windows.values()) - sum(violations.values())),
+            })
+            summary["orders_canceled_by_window_close"] = st.get("canceled_at_close", 0)
             summary["venue"] = {k: st.get(k) for k in ("orders_received", "orders_accepted",
                                                        "duplicates", "fills", "rejects",
                                                        "signature_failures", "auth_failures",
