@@ -232,6 +232,19 @@ class JournalWriter:
             self._open(self._n + 1)
 
 
+def journal_dir_errors(path: str | os.PathLike[str]) -> list[str]:
+    """Create the journal directory now, so a bad ``event_log.dir`` is one clear config error
+    in the caller's thread (not a traceback from the actor's ``on_start``)."""
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return [f"event_log.dir: {directory}: cannot create: {exc.strerror or exc}"]
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return [f"event_log.dir: {directory}: not writable"]
+    return []
+
+
 class EventLog(pykka.ThreadingActor):
     """The journal of canonical events.
 
@@ -259,6 +272,8 @@ class EventLog(pykka.ThreadingActor):
             errors.append(f"event_log.rotate_bytes: expected >= 4096, got {rotate}")
         if not directory:
             errors.append("event_log.dir: required")
+        if not errors:
+            errors += journal_dir_errors(directory)
         if errors:
             raise ConfigError(errors)
         self._writer = JournalWriter(directory, batch_size=batch,

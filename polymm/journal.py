@@ -234,9 +234,9 @@ def next_file_number(directory: str | os.PathLike[str]) -> int:
 class JournalReader:
     """Iterates the records of a journal file or directory.
 
-    A torn final line of a file (cut by a crash: no newline, or not JSON) is skipped and
-    counted in ``torn_lines``; a bad line anywhere else raises :class:`PolymmError` naming the
-    file and line number.
+    A torn final line of a file (cut by a crash: the writer ends every line it writes with a
+    newline, so a cut line has none) is skipped and counted in ``torn_lines``; any other bad
+    line, a complete final one included, raises :class:`PolymmError` naming the file and line.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -273,7 +273,7 @@ class JournalReader:
             d = orjson.loads(line)
             rec = Record(ts_ns=d["ts"], kind=d["k"], src=d["src"], value=decode(d["v"]))
         except (ValueError, KeyError, TypeError) as exc:
-            if final:
+            if final and not line.endswith(b"\n"):
                 self.torn_lines += 1
                 return None
             raise PolymmError(f"journal {f}: line {lineno} is corrupt: "

@@ -7,12 +7,14 @@ the reverse, cancel-all first, with a final check that no actor is left (Mopidy'
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ import pykka
 from messages import (
     DesiredQuotes,
     FeedStatus,
+    KillSwitch,
     MarketsChanged,
     QuoteSnapshot,
     SlotReady,
@@ -102,7 +105,11 @@ class Supervisor:
         v = self.venue
         if cfg.event_log.enabled:
             self.event_log = EventLog.start(cfg.event_log).proxy()
-            self.event_log.ping().get(timeout=ASK_TIMEOUT_S)
+            try:
+                self.event_log.ping().get(timeout=ASK_TIMEOUT_S)
+            except (pykka.ActorDeadError, pykka.Timeout):
+                raise PolymmError("the event log failed to start (its error is logged above)") \
+                    from None
             log_sink = self.event_log_sink()
         else:
             log_sink = None
@@ -123,17 +130,17 @@ class Supervisor:
         self._ping("state")
         for ev in trades:
             self.actors.refs["state"].tell(ev)
-        quoter = self.actors.add("quoter", Quoter.start(
+        self.actors.add("quoter", Quoter.start(
             params=cfg.quoter, limits=cfg.risk, in_slot=self.quote_slot,
             out_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
-        self.quote_slot.bind(lambda: quoter.tell(SlotReady()))
+        self.quote_slot.bind(self._waker("quoter"))
         self._ping("quoter")
         om = self.actors.add("order_manager", OrderManager.start(
             params=cfg.order_manager, limits=cfg.risk, signer=v.signer, client=v.client,
             owner=SELF, api_key=v.creds.api_key, maker=v.maker,
             signature_type=cfg.venue.signature_type,
             desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
-        self.desired_slot.bind(lambda: om.tell(SlotReady()))
+        self.desired_slot.bind(self._waker("order_manager"))
         self._ping("order_manager")  # its on_start reconciled our open orders from REST
         for ev in trades:
             om.tell(ev)
@@ -164,19 +171,26 @@ class Supervisor:
             return []
 
     def _tell(self, name: str, msg: Any) -> None:
-        """Tell the *current* actor of ``name``: a restarted actor gets a new ref."""
+        """Tell the *current* actor of ``name``: a restarted actor gets a new ref.
+
+        A dead consumer is the supervisor's business (``_watch``), not the producer's: the
+        tell is dropped, so one actor's death does not crash the actor that feeds it.
+        """
         ref = self.actors.refs.get(name)
         if ref is not None:
-            ref.tell(msg)
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.tell(msg)
+
+    def _waker(self, name: str) -> Callable[[], None]:
+        """A slot's wake-up for the consumer ``name`` (see ``_tell``)."""
+        return functools.partial(self._tell, name, SlotReady())
 
     def event_log_sink(self) -> Any:
         """The non-blocking append handle other actors use (never a proxy call per event)."""
         return self.event_log.sink().get(timeout=ASK_TIMEOUT_S)
 
     def _tick_state(self) -> None:
-        ref = self.actors.refs.get("state")
-        if ref is not None:
-            ref.tell(TimerTick(name="state", ts_recv_ns=time.time_ns()))
+        self._tell("state", TimerTick(name="state", ts_recv_ns=time.time_ns()))
 
     def _resync(self, token_ids: tuple[str, ...]) -> None:
         ref = self.actors.refs.get("market_feed")
@@ -223,7 +237,12 @@ class Supervisor:
     def _ping(self, name: str) -> None:
         ref = self.actors.refs[name]
         # A proxy attribute read is an ask through the actor's mailbox: it proves the actor runs.
-        ref.proxy().actor_urn.get(timeout=ASK_TIMEOUT_S)
+        try:
+            ref.proxy().actor_urn.get(timeout=ASK_TIMEOUT_S)
+        except pykka.ActorDeadError:
+            raise PolymmError(f"{name} failed to start (its error is logged above)") from None
+        except pykka.Timeout:
+            raise PolymmError(f"{name} did not start within {ASK_TIMEOUT_S:.0f} s") from None
 
     # -- run ---------------------------------------------------------------------------------------
 
@@ -298,6 +317,19 @@ class Supervisor:
             self._tell(name, MarketsChanged(
                 markets=markets, added=tuple(m.condition_id for m in markets), removed=(),
                 ts_recv_ns=time.time_ns()))
+
+    def kill_switch(self, reason: str) -> None:
+        """Stop quoting and cancel everything (the manual kill switch, e.g. SIGUSR2).
+
+        Safe to call from a signal handler: it only ``tell``s. The State gates every market
+        and the OrderManager cancels all and refuses to post until the bot is restarted.
+        """
+        msg = KillSwitch(on=True, reason=reason, ts_recv_ns=time.time_ns())
+        logger.warning("supervisor: kill switch on (%s): cancel all, stop quoting", reason)
+        for name in ("state", "order_manager"):
+            ref = self.actors.refs.get(name)
+            if ref is not None:
+                ref.tell(msg)
 
     def crashed_critical(self) -> bool:
         """Whether the State, Quoter or OrderManager died during the run."""

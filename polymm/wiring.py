@@ -96,6 +96,8 @@ def build_venue(config: Any, sim_base_url: str | None = None) -> Venue:
     vc = config.venue
     urls = config_urls(vc, sim_base_url)
     key = _secret(vc.private_key)
+    if key is None and getattr(vc, "keystore_path", None):
+        key = read_keystore(vc.keystore_path, _secret(vc.keystore_password))
     if key is None:
         if config.mode == "live":
             raise ConfigError(["venue.private_key: required in live mode (use !ENV)"])
@@ -119,6 +121,43 @@ def build_venue(config: Any, sim_base_url: str | None = None) -> Venue:
     return Venue(urls=urls, signer=signer, client=client, gamma=gamma, creds=creds, maker=maker)
 
 
+def read_keystore(path: str, password: str | None) -> str:
+    """The private key (``0x`` hex) in an encrypted keystore file (eth-account's JSON format).
+
+    Raises:
+        ConfigError: the file cannot be read, is not a keystore, or the password is wrong. The
+            message names the file, never the password or any key material.
+    """
+    import json
+
+    from eth_account import Account
+
+    where = f"venue.keystore_path: {path}"
+    if not password:
+        raise ConfigError([f"{where}: no password (keystore_password: !ENV ...)"])
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"{where}: no such file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{where}: cannot read: {exc.strerror or type(exc).__name__}"]) \
+            from None
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        raise ConfigError([f"{where}: not a JSON keystore file"]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("crypto", doc.get("Crypto")), dict):
+        raise ConfigError([f"{where}: not a keystore file (no 'crypto' section)"])
+    try:
+        raw = Account.decrypt(doc, password)
+    except ValueError as exc:
+        # eth-account says "MAC mismatch" for a wrong password; its messages carry no secret.
+        what = "wrong password" if "MAC" in str(exc) else "cannot decrypt"
+        raise ConfigError([f"{where}: {what}"]) from None
+    except Exception as exc:  # a malformed keystore: KeyError, TypeError... from eth-keyfile
+        raise ConfigError([f"{where}: malformed keystore ({type(exc).__name__})"]) from None
+    return "0x" + bytes(raw).hex()
+
+
 def _l1_creds(client: Any, key: str) -> Any:
     """Derive existing API credentials, or create them (L1 auth), retrying briefly."""
     last: Exception | None = None
@@ -130,3 +169,47 @@ def _l1_creds(client: Any, key: str) -> Any:
                 last = exc
         time.sleep(0.2 * (attempt + 1))  # start-up only, before any actor runs
     raise ConfigError([f"venue.api_key: could not derive or create API credentials: {last}"])
+
+
+def our_trades(client: Any, api_key: str, *, attempts: int = 3) -> list[Any]:
+    """Our trades at the venue (``GET /data/trades``) as user-channel ``TradeEvent``s.
+
+    Start-up reconciliation of positions: the events go to the State and the OrderManager the
+    same way the user feed's do (owner mapped to ``self``/``other``), so a later status change
+    of the same trade id on the user channel is recognised, never counted twice. Rows that do
+    not decode are skipped and counted in the log line. Retries briefly (start-up only).
+
+    Raises:
+        VenueError: the venue did not answer after ``attempts`` tries.
+    """
+    import orjson
+
+    from polymm.errors import VenueError
+    from polymm.redact import redact_owner
+    from venue.wire import decode_user
+    from venue.wire_common import WireError
+
+    rows: list[Any] = []
+    for attempt in range(attempts):
+        try:
+            rows = client.trades()
+            break
+        except VenueError as exc:
+            if attempt == attempts - 1:
+                raise
+            logger.warning("venue: reading our trades failed (%s); retrying", exc)
+            time.sleep(0.3 * (attempt + 1))  # start-up only, before any actor uses the client
+    now_ns = time.time_ns()
+    out: list[Any] = []
+    bad = 0
+    for row in rows:
+        try:
+            frame = orjson.dumps({**row, "event_type": "trade"}) if isinstance(row, dict) else b""
+            out.extend(redact_owner(ev, api_key) for ev in decode_user(frame, now_ns))
+        except (WireError, TypeError) as exc:
+            bad += 1
+            logger.debug("venue: skipped a trade row: %s", exc)
+    # The venue lists trades newest first; apply them in the order they happened.
+    out.sort(key=lambda ev: ev.ts_event_ms)
+    logger.info("venue: %d of our trades at the venue (%d rows skipped)", len(out), bad)
+    return out

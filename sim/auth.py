@@ -47,7 +47,8 @@ class Keys:
             raise refuse(401, "Invalid L1 Request headers")
         creds = derive_creds(self.seed, address, nonce)
         if creds.api_key not in self.creds:
-            logger.info("api key %s handed out to %s", creds.api_key, creds.address)
+            # Never the key itself: the API key labels our orders and is a credential.
+            logger.info("api credentials handed out to %s", creds.address)
         self.creds[creds.api_key] = creds
         return creds
 

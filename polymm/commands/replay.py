@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from polymm.errors import PolymmError
+from polymm.journal import journal_files
 
 HELP = "replay an event log through the same logic and compare every decision"
 
@@ -31,19 +34,57 @@ def parse_time(text: str | None, flag: str) -> int | None:
         raise PolymmError(f"{flag}: expected unix seconds or an ISO time, got {text!r}") from None
 
 
+def runs_of(records: Iterable[Any]) -> list[list[Any]]:
+    """Split a journal into runs: each ``start`` record (a new ``polymm run``) opens one.
+
+    A directory holds every run that wrote to it (a restart after a crash appends a new file),
+    and each run has its own State and snapshot numbering, so each is replayed on its own.
+    Records before the first ``start`` stay with the first run.
+    """
+    runs: list[list[Any]] = [[]]
+    for r in records:
+        if r.kind == "start" and any(x.kind == "start" for x in runs[-1]):
+            runs.append([])
+        runs[-1].append(r)
+    return [r for r in runs if r]
+
+
 def run(args: argparse.Namespace) -> int:
     from polymm.journal import read_journal
     from polymm.replay import replay_records
 
-    path = Path(args.path)
-    if not path.exists():
-        raise PolymmError(f"replay: {path}: no such file or directory")
     t_from = parse_time(args.t_from, "--from")
     t_to = parse_time(args.t_to, "--to")
     if t_from is not None and t_to is not None and t_from > t_to:
-        raise PolymmError("replay: --from is after --to")
-    report = replay_records(read_journal(path), t_from_ns=t_from, t_to_ns=t_to)
-    for line in report.lines():
-        print(line)
-    print("result:", "OK, all decisions match" if report.ok else "DIVERGED")
-    return 0 if report.ok else 1
+        raise PolymmError("--from is after --to")
+    path = Path(args.path)
+    if not path.exists():
+        raise PolymmError(f"{path}: no such file or directory")
+    if path.is_dir() and not journal_files(path):
+        raise PolymmError(f"{path}: no event log files (events-<n>.jsonl) in it")
+    reader = read_journal(path)
+    try:
+        runs = runs_of(reader)
+    except OSError as exc:
+        raise PolymmError(f"{exc.filename or path}: cannot read: "
+                          f"{exc.strerror or type(exc).__name__}") from None
+    if not runs:
+        raise PolymmError(f"{path}: the event log is empty")
+    ok = True
+    for i, records in enumerate(runs, 1):
+        if len(runs) > 1:
+            print(f"== run {i} of {len(runs)}")
+        try:
+            report = replay_records(records, t_from_ns=t_from, t_to_ns=t_to)
+        except PolymmError:
+            raise
+        except Exception as exc:  # a well-formed line holding a record replay cannot use
+            raise PolymmError(f"{path}: run {i}: a record cannot be replayed: "
+                              f"{type(exc).__name__}: {exc}") from None
+        for line in report.lines():
+            print(line)
+        ok = ok and report.ok
+    if reader.torn_lines:
+        print(f"torn final lines skipped: {reader.torn_lines}")
+    print("result:", "OK, all decisions match" if ok else "DIVERGED")
+    return 0 if ok else 1

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from polymm.config_schema import MASK
 from polymm.errors import ConfigError, PolymmError
 
 HELP = "run the market maker (default: against a simulated venue started as a child process)"
@@ -123,12 +124,54 @@ def sim_args(cfg: Any) -> list[str]:
     return out
 
 
+class SecretFilter(logging.Filter):
+    """A handler filter that masks known secret strings in every record it passes.
+
+    Defence in depth behind the rule that secrets are never logged: raw frames at DEBUG (the
+    user channel labels our orders with our API key), a venue's error text, a traceback. The
+    message is formatted once, masked, and stored back (``args`` cleared).
+    """
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+
+    def _mask(self, text: str) -> str:
+        for s in self._secrets:
+            if s in text:
+                text = text.replace(s, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        masked = self._mask(msg)
+        if masked is not msg:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._mask(record.exc_text)
+        return True
+
+
+def redact_logs(venue: Any) -> None:
+    """Mask this run's API credentials in everything the root logging handlers emit.
+
+    (The signing key stays inside the signer and is never formatted anywhere.)
+    """
+    c = venue.creds
+    flt = SecretFilter([s for s in (c.api_key, c.secret, c.passphrase) if s])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(flt)
+
+
 def _run_bot(cfg: Any, args: argparse.Namespace, sim_url: str | None, sim: Any) -> int:
     from polymm.metrics import build_metrics
     from polymm.supervisor import Supervisor
     from polymm.wiring import build_venue
 
     venue = build_venue(cfg, sim_url)
+    redact_logs(venue)
     metrics = build_metrics(cfg)
     sup = Supervisor(cfg, venue, metrics=metrics)
 
@@ -138,6 +181,8 @@ def _run_bot(cfg: Any, args: argparse.Namespace, sim_url: str | None, sim: Any) 
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    # SIGUSR2 is the manual kill switch: cancel everything, stop quoting, keep running.
+    signal.signal(signal.SIGUSR2, lambda _s, _f: sup.kill_switch("SIGUSR2"))
     started = time.time()
     try:
         sup.start()
