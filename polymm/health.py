@@ -105,3 +105,33 @@ def emit_gauges(sup: Any, view: dict[str, Any] | None = None) -> dict[str, Any]:
     if "open_orders" in orders:
         m.gauge("orders.open", orders["open_orders"])
     return view
+
+
+def pnl_report(sup: Any) -> dict[str, Any]:
+    """PnL marked to the books (resolved markets at their payout), from the State."""
+    ref = sup.actors.refs.get("state")
+    if ref is None or not ref.is_alive():
+        return {}
+    try:
+        st = ref.proxy().status().get(timeout=5.0)
+    except Exception as exc:
+        logger.warning("health: no status from state: %s", exc)
+        return {}
+    return {"pnl_usd": round(st["pnl_usd"], 6), "unmarked_positions": st["pnl_unmarked"],
+            "fills": st["fills"],
+            "inventory": {m["alias"] + ":" + m["condition_id"][:10]:
+                          {"up": m["inv_up"], "down": m["inv_down"]}
+                          for m in st["markets"]}}
+
+def reconnect_counts(sup: Any) -> dict[str, int]:
+    """Reconnects per feed, asked of each feed actor before it stops."""
+    out = {}
+    for name in ("market_feed", "user_feed", "price_feed"):
+        ref = sup.actors.refs.get(name)
+        if ref is None or not ref.is_alive():
+            continue
+        try:
+            out[name] = int(ref.proxy().stats().get(timeout=2.0).get("reconnects", 0))
+        except Exception as exc:
+            logger.warning("health: no stats from %s: %s", name, exc)
+    return out

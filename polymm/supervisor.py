@@ -27,12 +27,12 @@ from messages import (
     MarketsChanged,
     QuoteSnapshot,
     SlotReady,
-    TickSizeChanged,
     TimerTick,
 )
 from polymm.errors import PolymmError, VenueError
-from polymm.health import collect, emit_gauges, healthy
-from polymm.redact import SELF, redacting_sinks
+from polymm.health import collect, emit_gauges, healthy, pnl_report, reconnect_counts
+from polymm.io_actors import start_io_actor
+from polymm.redact import SELF
 from polymm.slot import LatestSlot
 from polymm.ticker import Ticker
 from polymm.wiring import Venue, build_venue, our_trades
@@ -197,41 +197,8 @@ class Supervisor:
         if ref is not None:
             ref.proxy().resync(token_ids)
 
-    def _io_factory(self, name: str) -> pykka.ActorRef[Any]:
-        from actors.discovery import Discovery
-        from actors.market_feed import MarketFeed
-        from actors.price_feed import PriceFeed
-        from actors.user_feed import UserFeed
-
-        cfg, v, refs = self.config, self.venue, self.actors.refs
-        state = refs["state"].tell
-        om = refs["order_manager"].tell
-        if name == "user_feed":
-            sinks = redacting_sinks([state, om], v.creds.api_key)
-            return UserFeed.start(v.user_ws_url, cfg.user_feed, v.creds, sinks,
-                                  metrics=self.metrics)
-        if name == "market_feed":
-            def om_ticks(msg: Any) -> None:
-                # The OrderManager needs tick changes at once (orders on the old grid fail).
-                if type(msg) is TickSizeChanged:
-                    om(msg)
-
-            return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state, om_ticks],
-                                    metrics=self.metrics)
-        if name == "price_feed":
-            url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url
-            assets = sorted({s.asset for s in cfg.discovery.series})
-            return PriceFeed.start(url, cfg.price_feed, v.creds, assets, [state],
-                                   metrics=self.metrics)
-        if name == "discovery":
-            # Looked up at each call: a feed restarted by the supervisor has a new ref.
-            sinks = [functools.partial(self._tell, n) for n in (
-                "state", "order_manager", "user_feed", "market_feed", "price_feed")]
-            return Discovery.start(v.gamma, cfg.discovery, sinks, metrics=self.metrics)
-        raise ValueError(name)
-
     def _start_io(self, name: str) -> None:
-        self.actors.add(name, self._io_factory(name))
+        self.actors.add(name, start_io_actor(self, name))
         self._ping(name)
 
     def _ping(self, name: str) -> None:
@@ -353,7 +320,7 @@ class Supervisor:
         if self.status_server is not None:
             self.status_server.stop()
         refs = self.actors.refs
-        result: dict[str, Any] = {"reconnects": self._reconnects()}
+        result: dict[str, Any] = {"reconnects": reconnect_counts(self)}
         for name in ("discovery", "price_feed", "market_feed"):
             self._stop(name)
         om = refs.get("order_manager")
@@ -365,7 +332,7 @@ class Supervisor:
                 result["error"] = str(exc)
         if om is None or not om.is_alive() or "error" in result:
             result.update(self._venue_cancel_all())
-        result["pnl"] = self._pnl()
+        result["pnl"] = pnl_report(self)
         self.shutdown_result = result
         for name in ("order_manager", "user_feed", "quoter", "state"):
             self._stop(name)
@@ -383,35 +350,6 @@ class Supervisor:
             pykka.ActorRegistry.stop_all(timeout=ASK_TIMEOUT_S)
         result["actors_left"] = len(left)
         return result
-
-    def _pnl(self) -> dict[str, Any]:
-        """PnL marked to the books (resolved markets at their payout), from the State."""
-        ref = self.actors.refs.get("state")
-        if ref is None or not ref.is_alive():
-            return {}
-        try:
-            st = ref.proxy().status().get(timeout=5.0)
-        except Exception as exc:
-            logger.warning("supervisor: no status from state: %s", exc)
-            return {}
-        return {"pnl_usd": round(st["pnl_usd"], 6), "unmarked_positions": st["pnl_unmarked"],
-                "fills": st["fills"],
-                "inventory": {m["alias"] + ":" + m["condition_id"][:10]:
-                              {"up": m["inv_up"], "down": m["inv_down"]}
-                              for m in st["markets"]}}
-
-    def _reconnects(self) -> dict[str, int]:
-        """Reconnects per feed, asked of each feed actor before it stops."""
-        out = {}
-        for name in ("market_feed", "user_feed", "price_feed"):
-            ref = self.actors.refs.get(name)
-            if ref is None or not ref.is_alive():
-                continue
-            try:
-                out[name] = int(ref.proxy().stats().get(timeout=2.0).get("reconnects", 0))
-            except Exception as exc:
-                logger.warning("supervisor: no stats from %s: %s", name, exc)
-        return out
 
     def _venue_cancel_all(self) -> dict[str, Any]:
         """Last resort when the OrderManager could not: cancel-all straight from here."""
