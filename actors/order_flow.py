@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from actors.order_venue import MarketInfo, blocked_ops, classify
+from actors.order_venue import MarketInfo, blocked_ops, classify, transient_refusal
 from messages import (
     ConditionId,
     DesiredQuote,
@@ -40,6 +41,7 @@ logger = logging.getLogger("actors.order_manager")
 
 SIZE_STEP_MICRO = 10_000  # the venue takes sizes in whole hundredths of a share
 TICK_REFRESH_MIN_S = 5.0
+SHUTDOWN_CANCEL_BUDGET_S = 10.0
 Quote = tuple[TokenId, Side, int, int]
 # Refusals that say nothing about the quote itself: it may be sent again once allowed. Any
 # other refusal holds the quote back until the next desired quotes re-price it.
@@ -289,7 +291,8 @@ class OrderFlow:
             if reason in (RejectReason.RATE_LIMITED, RejectReason.TOO_EARLY,
                           RejectReason.POST_ONLY_MODE, RejectReason.TRADING_DISABLED):
                 retry = r.get("retry_after_seconds")
-                self.backoff.block((POST,), now_s,
+                # From the reply's arrival, as in ``_refused``.
+                self.backoff.block((POST,), max(now_s, self._clock()),
                                    float(retry) if isinstance(retry, (int, float)) else None)
             dup = reason is RejectReason.DUPLICATE
             self.tracker.post_rejected(h, msg, duplicate=dup, now_ms=now_ms)
@@ -343,7 +346,12 @@ class OrderFlow:
                                  ts_recv_ns=time.time_ns()))
 
     def _refused(self, op: str, exc: VenueError, now_s: float) -> RejectReason:
-        """A whole request was refused: classify it and back off where the venue says so."""
+        """A whole request was refused: classify it and back off where the venue says so.
+
+        The wait counts from now, when the refusal arrived, not from ``now_s`` (the start of
+        the pass): a slow reply would otherwise eat into the venue's ``Retry-After``.
+        """
+        now_s = max(now_s, self._clock())
         ops: tuple[str, ...]
         if exc.status == 0:
             # Never reached the venue (connect failure): transient; retry after a back-off.
@@ -380,13 +388,31 @@ class OrderFlow:
         self._cancel_all(reason)
 
     def _cancel_all(self, reason: str) -> bool:
-        now_s = self._clock()
+        """``DELETE /cancel-all``. While shutting down, a transient refusal (425, 429, 5xx, no
+        reply) is retried for up to ``SHUTDOWN_CANCEL_BUDGET_S``, waiting the venue's
+        ``Retry-After`` (else a doubling back-off) between tries: the last cancel-all must not
+        be lost to one unlucky reply, nor hammer a venue that asked us to wait."""
         self._record({"op": "cancel_all", "reason": reason})
-        try:
-            reply = self._client.cancel_all()
-        except VenueError as exc:
-            logger.error("order manager: cancel-all (%s) failed: %s", reason, exc)
-            return False
+        deadline = self._clock() + SHUTDOWN_CANCEL_BUDGET_S
+        pause = 0.25
+        while True:
+            try:
+                reply = self._client.cancel_all()
+                break
+            except VenueError as exc:
+                wait = exc.retry_after_s if exc.retry_after_s is not None else pause
+                pause = min(pause * 2, 4.0)
+                retry = (getattr(self, "_shut_down", False) and transient_refusal(exc)
+                         and self._clock() + wait < deadline)
+                if not retry:
+                    logger.error("order manager: cancel-all (%s) failed: %s", reason, exc)
+                    return False
+                logger.warning("order manager: cancel-all (%s) refused (%s); retrying in "
+                               "%.2f s", reason, exc.status, wait)
+                # Shutdown only: the actor has nothing else to do, and the supervisor's ask
+                # has a longer timeout than the budget.
+                threading.Event().wait(wait)
+        now_s = self._clock()
         self._cancel_bucket.debit(1 + len((reply or {}).get("canceled") or []), now_s)
         self._apply_cancel_reply(reply, list(self._strays))
         return True

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from messages import ConditionId, OrderHash, RejectReason, Side, TokenId
+from polymm.errors import OutcomeUnknown, VenueError
 from trading.order_tracker import RemoteOrder
 from trading.rate_budget import CANCEL, POST
 from venue.numbers import parse_micro, parse_pips
@@ -51,6 +52,11 @@ def blocked_ops(op: str, status: int, reason: RejectReason, message: str) -> tup
             return (POST,)
         return (POST, CANCEL)
     return ()
+
+
+def transient_refusal(exc: VenueError) -> bool:
+    """A refusal that may succeed if tried again: no reply, 425, 429 or 5xx."""
+    return isinstance(exc, OutcomeUnknown) or exc.status in (0, 425, 429) or exc.status >= 500
 
 
 def expected_heartbeat_id(exc: BaseException) -> str | None:

@@ -16,7 +16,7 @@ from sim.auth import refuse
 from sim.book import BUY, SELL
 from sim.exchange import Exchange
 from sim.faults import Faults, load_profile, parse_profile
-from sim.hub import Hub
+from sim.hub import CHANNELS, Hub
 from sim.stats import Stats
 from sim.wire import PIPS, parse_decimal_micro
 
@@ -36,7 +36,8 @@ class Admin:
                        for key, orders in self.ex.open_by_key.items() if orders}
         body: dict[str, Any] = {
             "time": self.clock(), "open_orders": open_orders, **self.stats.as_json(),
-            "sockets": self.hub.counts(), "fault_profile": self.faults.profile.name,
+            "sockets": self.hub.counts(), "sockets_subscribed": self.hub.subscribed_counts(),
+            "fault_profile": self.faults.profile.name,
             "markets": [{"slug": m.slug, "condition_id": m.condition_id,
                          "token_ids": list(m.token_ids), "tick": m.tick_pips / PIPS,
                          "accepting": m.accepting, "closed": m.closed,
@@ -87,6 +88,55 @@ class Admin:
         self.stats.faults["tick_change"] += 1
         return web.json_response({"tick": m.tick_pips / PIPS})
 
+    def _channels(self, req: Any) -> list[str]:
+        chans = req.get("channels") or [req.get("channel")]
+        if not isinstance(chans, list) or not chans or any(c not in CHANNELS for c in chans):
+            raise refuse(400, f"channel(s) expected, one of {', '.join(CHANNELS)}")
+        return [str(c) for c in chans]
+
+    async def drop(self, request: web.Request) -> web.Response:
+        """``{"channel" | "channels": [...], "outage_s": 0}``: drop every socket of those
+        channels now (TCP abort, no close frame) and refuse reconnects for ``outage_s``."""
+        req = orjson.loads(await request.read())
+        outage = float(req.get("outage_s", 0) or 0)
+        dropped: dict[str, int] = {}
+        for ch in self._channels(req):
+            self.hub.refuse(ch, outage)
+            conns = [c for c in self.hub.conns[ch] if not c.dead]
+            for c in conns:
+                self.hub.drop(c)
+            self.stats.faults["socket_drop"] += len(conns)
+            dropped[ch] = len(conns)
+        return web.json_response({"dropped": dropped})
+
+    async def freeze(self, request: web.Request) -> web.Response:
+        """``{"channel" | "channels": [...], "seconds": 8, "outage_s": 0}``: freeze every
+        socket of those channels (data frames silently dropped, pings still answered) and
+        refuse new connections on them for ``outage_s``."""
+        req = orjson.loads(await request.read())
+        seconds = float(req.get("seconds", 5))
+        outage = float(req.get("outage_s", 0) or 0)
+        frozen: dict[str, int] = {}
+        for ch in self._channels(req):
+            self.hub.refuse(ch, outage)
+            conns = [c for c in self.hub.conns[ch] if not c.dead]
+            for c in conns:
+                self.hub.freeze(c, seconds)
+            self.stats.faults["socket_freeze"] += len(conns)
+            frozen[ch] = len(conns)
+        return web.json_response({"frozen": frozen})
+
+    async def orders(self, request: web.Request) -> web.Response:
+        """Every order the venue ever accepted (``?owner=<api key>`` to filter), oldest first:
+        id, owner, market, token, side, price, sizes and status."""
+        owner = request.query.get("owner")
+        rows = [{"id": o.id, "owner": o.owner, "market": o.condition_id, "asset_id": o.token_id,
+                 "side": o.side, "price_pips": o.price_pips, "original_micro": o.original_micro,
+                 "matched_micro": o.matched_micro, "status": o.status,
+                 "created_s": o.created_s}
+                for o in self.ex.orders.values() if owner is None or o.owner == owner]
+        return web.json_response(rows, dumps=lambda o: orjson.dumps(o).decode())
+
     def change_random_tick(self) -> None:
         """The tick fault: flip an accepting market between 0.01 and 0.001."""
         live = sorted((m for m in self.ex.markets.values() if m.accepting and not m.closed),
@@ -99,4 +149,6 @@ class Admin:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/_sim/state", self.state), web.post("/_sim/faults", self.set_faults),
-                web.post("/_sim/take", self.take), web.post("/_sim/tick", self.tick)]
+                web.post("/_sim/take", self.take), web.post("/_sim/tick", self.tick),
+                web.post("/_sim/drop", self.drop), web.post("/_sim/freeze", self.freeze),
+                web.get("/_sim/orders", self.orders)]

@@ -105,6 +105,7 @@ class Sim:
                              seed=cfg.seed, assets=list(cfg.assets),
                              window_s=cfg.window_seconds, ahead=cfg.windows_ahead)
         self.faults = Faults(profile, self.stats, random.Random(rng.getrandbits(64)))
+        self.faults.hub = self.hub
         self.admin = Admin(exchange=self.exchange, hub=self.hub, stats=self.stats,
                            faults=self.faults, clock=time.time,
                            rng=random.Random(rng.getrandbits(64)))

@@ -105,6 +105,9 @@ class Exchange:
             changes.append(removed[1])
             o = self.orders.get(order_id)
             if o is not None:
+                # A client's order still resting when its window closed (a market maker should
+                # have pulled it before the close).
+                self.stats.canceled_at_close += 1
                 self._cancelled(o, now_ms)
         self.pub.price_change(m, changes, now_ms)
         self.pub.resolved(m, now_ms)

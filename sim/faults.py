@@ -30,6 +30,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "conf" / "faults"
 PUBLIC_PREFIXES = ("/gamma", "/_sim", "/ws", "/rtds")
 ORDER_POSTS = ("/order", "/orders")
+CANCEL_PATHS = ("/order", "/orders", "/cancel-all", "/cancel-market-orders")
+WS_CHANNELS = {"/ws/market": "market", "/ws/user": "user", "/ws/prices": "prices",
+               "/rtds": "rtds"}
+POST, CANCEL = "post", "cancel"
 POST_ONLY_MSG = "post-only mode: only post-only orders and cancels are allowed"
 
 
@@ -133,13 +137,53 @@ def _json(status: int, body: dict[str, object], retry_after: int | None = None
                         content_type="application/json", headers=headers)
 
 
-class Faults:
-    """The active profile and the code that applies it."""
+def op_class(method: str, path: str) -> str:
+    """``post`` (order posts), ``cancel`` (every cancel route) or ``other``."""
+    if method == "POST" and path in ORDER_POSTS:
+        return POST
+    if method == "DELETE" and path in CANCEL_PATHS:
+        return CANCEL
+    return "other"
 
-    def __init__(self, profile: FaultProfile, stats: Stats, rng: random.Random) -> None:
+
+class Faults:
+    """The active profile and the code that applies it.
+
+    Besides injecting faults it checks that clients honour them: a 425, 429 or post-only 503
+    with a wait opens a Retry-After window for the API key and the operations the refusal
+    covers (425: posts and cancels; 429: the operation refused; post-only: posts); a request
+    of a covered operation from that key inside the window is counted in
+    ``Stats.retry_after_violations``. A refused websocket channel (``Hub.refuse``) answers
+    upgrades with 503 until its outage ends.
+    """
+
+    def __init__(self, profile: FaultProfile, stats: Stats, rng: random.Random,
+                 clock: Callable[[], float] | None = None) -> None:
         self.profile = profile
         self.stats = stats
         self.rng = rng
+        self.hub: Hub | None = None
+        self._clock = clock or asyncio.get_running_loop().time
+        self._windows: dict[tuple[str, str], float] = {}
+
+    def _open_window(self, key: str, ops: tuple[str, ...], wait_s: float) -> None:
+        if not key or wait_s <= 0:
+            return
+        until = self._clock() + wait_s
+        for op in ops:
+            self.stats.retry_after_windows[op] += 1
+            self._windows[(key, op)] = max(self._windows.get((key, op), 0.0), until)
+
+    def _check_window(self, key: str, op: str) -> None:
+        until = self._windows.get((key, op))
+        if until is None:
+            return
+        if self._clock() < until:
+            self.stats.retry_after_violations[op] += 1
+            logger.warning("client %s sent a %s %.3f s inside a Retry-After window", key[:8],
+                           op, until - self._clock())
+        else:
+            del self._windows[(key, op)]
 
     def set(self, profile: FaultProfile) -> None:
         logger.info("fault profile: %s", profile.name)
@@ -154,20 +198,33 @@ class Faults:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(PUBLIC_PREFIXES):
+            channel = WS_CHANNELS.get(request.path)
+            if channel is not None and self.hub is not None and self.hub.refused(channel):
+                self.stats.faults["socket_refused"] += 1
+                return _json(503, {"error": "service unavailable"})
             return await handler(request)
         rest = self.profile.rest
+        key = request.headers.get("POLY_API_KEY", "")
+        op = op_class(request.method, request.path)
+        if op != "other":
+            self._check_window(key, op)
         if self._hit(rest.delay_rate, "rest_delay"):
             await asyncio.sleep(rest.delay_ms / 1000)
         if self._hit(rest.too_early_rate, "rest_425"):
+            if op != "other":
+                self._open_window(key, (POST, CANCEL), rest.retry_after_s)
             return _json(425, {"error": "Too Early"}, rest.retry_after_s)
         if self._hit(rest.rate_limited_rate, "rest_429"):
+            if op != "other":
+                self._open_window(key, (op,), rest.retry_after_s)
             return _json(429, {"error": "Too Many Requests"}, rest.retry_after_s)
         if self._hit(rest.server_error_rate, "rest_500"):
             return _json(500, {"error": "Internal Server Error"})
-        is_post = request.method == "POST" and request.path in ORDER_POSTS
+        is_post = op == POST
         # The venue lets post-only orders through in post-only mode; the fault refuses every
         # order post so that the client's handling of the 503 is exercised.
         if is_post and self._hit(rest.post_only_mode_rate, "rest_503_post_only"):
+            self._open_window(key, (POST,), rest.post_only_retry_after_s)
             return _json(503, {"error": POST_ONLY_MSG, "code": "post_only_mode",
                                "retry_after_seconds": rest.post_only_retry_after_s})
         if is_post and self._hit(rest.post_timeout_rate, "post_timeout"):
@@ -180,21 +237,26 @@ class Faults:
         for kind, per_min in (("socket_drop", s.drop_per_min),
                               ("socket_freeze", s.freeze_per_min),
                               ("malformed_frame", s.malformed_per_min)):
-            if per_min <= 0 or self.rng.random() >= per_min / 600:
+            if per_min <= 0:
                 continue
-            conns = [c for ch in s.channels for c in hub.conns[ch]
-                     if not c.dead and not hub.frozen(c)]
-            if not conns:
+            # Expected count per check; above one it fires that many times (distinct sockets).
+            expected = per_min / 600
+            n = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
+            if n == 0:
                 continue
-            conn = self.rng.choice(sorted(conns, key=id))
-            self.stats.faults[kind] += 1
-            logger.info("fault %s on a %s socket", kind, conn.channel)
-            if kind == "socket_drop":
-                hub.drop(conn)
-            elif kind == "socket_freeze":
-                hub.freeze(conn, s.freeze_s)
-            else:
-                hub.send(conn, self.rng.choice(MALFORMED))
+            # Only established sockets (subscribed) are eligible: a fault on a socket that is
+            # still handshaking tests nothing a later one does not.
+            conns = sorted((c for ch in s.channels for c in hub.conns[ch]
+                            if not c.dead and c.subscribed and not hub.frozen(c)), key=id)
+            for conn in self.rng.sample(conns, min(n, len(conns))):
+                self.stats.faults[kind] += 1
+                logger.info("fault %s on a %s socket", kind, conn.channel)
+                if kind == "socket_drop":
+                    hub.drop(conn)
+                elif kind == "socket_freeze":
+                    hub.freeze(conn, s.freeze_s)
+                else:
+                    hub.send(conn, self.rng.choice(MALFORMED))
 
 
 MALFORMED = (

@@ -49,11 +49,13 @@ class Conn:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     frozen_until: float = 0.0
     dead: bool = False
+    subscribed: bool = False
     sent: int = 0
     assets: set[str] = field(default_factory=set)
     custom: bool = False
     api_key: str = ""
     markets: set[str] | None = None
+    excluded: set[str] = field(default_factory=set)
     authed: bool = False
     subs: dict[tuple[str, str], Any] = field(default_factory=dict)
     seq: dict[str, int] = field(default_factory=dict)
@@ -67,11 +69,14 @@ class Hub:
         self.conns: dict[str, set[Conn]] = {c: set() for c in CHANNELS}
         self.market_subs: dict[str, set[Conn]] = {}
         self.now = asyncio.get_running_loop().time
+        # Outage fault: new connections on a channel are refused (HTTP 503) until then.
+        self.refuse_until: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def serve(self, conn: Conn) -> asyncio.Task[None]:
         self.conns[conn.channel].add(conn)
+        self.stats.connections[conn.channel] += 1
         return asyncio.get_running_loop().create_task(self._writer(conn))
 
     def forget(self, conn: Conn) -> None:
@@ -136,6 +141,12 @@ class Hub:
             conn.queue.append(text)
             conn.wake.set()
 
+    def mark_subscribed(self, conn: Conn) -> None:
+        """The client completed its subscription handshake on this connection (counted once)."""
+        if not conn.subscribed:
+            conn.subscribed = True
+            self.stats.subscribed[conn.channel] += 1
+
     def subscribe_assets(self, conn: Conn, assets: list[str]) -> None:
         for asset in assets:
             conn.assets.add(asset)
@@ -162,6 +173,15 @@ class Hub:
         conn.frozen_until = self.now() + seconds
         conn.queue.clear()
 
+    def refuse(self, channel: str, seconds: float) -> None:
+        """Refuse new connections on ``channel`` for ``seconds`` (a venue-side outage)."""
+        if seconds > 0:
+            self.refuse_until[channel] = max(self.refuse_until.get(channel, 0.0),
+                                             self.now() + seconds)
+
+    def refused(self, channel: str) -> bool:
+        return self.refuse_until.get(channel, 0.0) > self.now()
+
     async def close_all(self) -> None:
         for chan in CHANNELS:
             for conn in list(self.conns[chan]):
@@ -171,3 +191,8 @@ class Hub:
 
     def counts(self) -> dict[str, int]:
         return {chan: len(conns) for chan, conns in self.conns.items()}
+
+    def subscribed_counts(self) -> dict[str, int]:
+        """Live connections per channel that completed their subscription handshake."""
+        return {chan: sum(1 for c in conns if c.subscribed and not c.dead)
+                for chan, conns in self.conns.items()}

@@ -126,6 +126,36 @@ class SimProcess:
         result: dict[str, Any] = self._request("GET", "/_sim/state")
         return result
 
+    def drop(self, *channels: str, outage_s: float = 0.0) -> dict[str, int]:
+        """Drop every socket of ``channels`` now; refuse reconnects for ``outage_s``."""
+        reply: dict[str, int] = self._request("POST", "/_sim/drop", {
+            "channels": list(channels), "outage_s": outage_s})["dropped"]
+        return reply
+
+    def freeze(self, *channels: str, seconds: float, outage_s: float = 0.0
+               ) -> dict[str, int]:
+        """Freeze every socket of ``channels`` for ``seconds`` (pings still answered);
+        refuse reconnects for ``outage_s``."""
+        reply: dict[str, int] = self._request("POST", "/_sim/freeze", {
+            "channels": list(channels), "seconds": seconds, "outage_s": outage_s})["frozen"]
+        return reply
+
+    def orders(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """Every order the venue accepted (of ``owner``, an API key, if given)."""
+        path = "/_sim/orders" + (f"?owner={owner}" if owner else "")
+        rows: list[dict[str, Any]] = self._request("GET", path)
+        return rows
+
+    def set_tick(self, token_id: str, tick: str) -> None:
+        """Change a market's tick now (``tick`` as a decimal string, e.g. ``"0.001"``)."""
+        self._request("POST", "/_sim/tick", {"token_id": token_id, "tick": tick})
+
+    def take(self, token_id: str, side: str, price: str, size: str) -> dict[str, Any]:
+        """A taker order now against the book (hits resting orders, ours included)."""
+        reply: dict[str, Any] = self._request("POST", "/_sim/take", {
+            "token_id": token_id, "side": side, "price": price, "size": size})
+        return reply
+
     def set_faults(self, profile: str | dict[str, Any]) -> None:
         """Switch the fault profile: a name (``chaos``) or an inline profile mapping."""
         self._request("POST", "/_sim/faults", profile)

@@ -21,8 +21,18 @@ class Stats:
     cancels: int = 0
     market_messages: int = 0
     slow_consumers: int = 0
+    book_dumps: int = 0
+    canceled_at_close: int = 0
     rejects: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
+    # Per channel: websocket connections opened, and those that completed a subscription
+    # (the user channel's auth frame, PolyBolt's auth + subscribe, a market subscribe).
+    connections: Counter[str] = field(default_factory=Counter)
+    subscribed: Counter[str] = field(default_factory=Counter)
+    # Retry-After windows the venue opened (a 425/429/503 fault with a wait) and requests a
+    # client sent inside one for an operation the refusal covered, by operation class.
+    retry_after_windows: Counter[str] = field(default_factory=Counter)
+    retry_after_violations: Counter[str] = field(default_factory=Counter)
 
     def reject(self, reason: str) -> None:
         self.rejects[reason] += 1
@@ -40,6 +50,12 @@ class Stats:
             "cancels": self.cancels,
             "market_messages": self.market_messages,
             "slow_consumers": self.slow_consumers,
+            "book_dumps": self.book_dumps,
+            "canceled_at_close": self.canceled_at_close,
             "rejects": dict(self.rejects),
             "faults": dict(self.faults),
+            "connections": dict(self.connections),
+            "subscribed": dict(self.subscribed),
+            "retry_after_windows": dict(self.retry_after_windows),
+            "retry_after_violations": dict(self.retry_after_violations),
         }

@@ -196,10 +196,13 @@ async def market_socket(request: web.Request, hub: Hub, publisher: MarketPublish
             if op != "subscribe":
                 continue
             hub.subscribe_assets(conn, assets)
+            if assets:
+                hub.mark_subscribed(conn)
             if req.get("initial_dump", True):
                 dump = [publisher.book_event(by_token[a], by_token[a].token_index(a), now_ms())
                         for a in assets if a in by_token]
                 if dump:
+                    hub.stats.book_dumps += len(dump)
                     hub.send(conn, _dumps(dump))
     finally:
         hub.forget(conn)

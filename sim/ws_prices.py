@@ -143,6 +143,7 @@ async def polybolt_socket(request: web.Request, hub: Hub, pub: PricePublisher, k
                                                 "rid": rid}))
                         continue
                     conn.subs[(channel, sym)] = True
+                    hub.mark_subscribed(conn)
                     hub.reply(conn, _dumps({"op": "subscribed", "channel": channel,
                                             "rid": rid}))
                     pub.snapshot(conn, channel, asset, now_ms())
@@ -194,6 +195,7 @@ async def rtds_socket(request: web.Request, hub: Hub) -> web.WebSocketResponse:
                 for sym in _rtds_symbols(topic, sub.get("filters")):
                     if req["action"] == "subscribe":
                         conn.subs[(topic, sym)] = True
+                        hub.mark_subscribed(conn)
                     else:
                         conn.subs.pop((topic, sym), None)
     finally:

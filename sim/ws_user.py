@@ -29,7 +29,8 @@ class UserRouter:
         for conn in self.hub.conns["user"]:
             if conn.api_key != api_key:
                 continue
-            if conn.markets is not None and condition_id not in conn.markets:
+            if (condition_id in conn.excluded if conn.markets is None
+                    else condition_id not in conn.markets):
                 continue
             if text is None:
                 text = orjson.dumps(event).decode()
@@ -63,15 +64,21 @@ async def user_socket(request: web.Request, hub: Hub, keys: Keys) -> web.WebSock
                     break
                 conn.api_key = creds.api_key
                 conn.markets = set(map(str, markets)) if markets else None
+                hub.mark_subscribed(conn)
                 continue
             op = req.get("operation")
+            # A connection that asked for no markets gets every market (``markets`` None);
+            # unsubscribing then excludes those markets rather than silencing all of them.
             if op == "subscribe" and markets:
-                if conn.markets is not None:
+                if conn.markets is None:
+                    conn.excluded.difference_update(map(str, markets))
+                else:
                     conn.markets.update(map(str, markets))
             elif op == "unsubscribe" and markets:
                 if conn.markets is None:
-                    conn.markets = set()
-                conn.markets.difference_update(map(str, markets))
+                    conn.excluded.update(map(str, markets))
+                else:
+                    conn.markets.difference_update(map(str, markets))
     finally:
         hub.forget(conn)
         writer.cancel()

@@ -358,7 +358,12 @@ class OrderTracker:
         live = ev.type is not OrderEventType.CANCELLATION and ev.status.upper() in (
             "LIVE", "DELAYED", "UNMATCHED")
         if o is None:
-            return None, live and self._stray(_key(ev.order_id))
+            key = _key(ev.order_id)
+            # A late event of an order that ended canceled or filled is old news; one that we
+            # gave up on (not placed) or that was refused is resting after all: a stray.
+            if self._finished.get(key) in (OrderState.CANCELED, OrderState.FILLED):
+                return None, False
+            return None, live and self._stray(key)
         if ev.type is OrderEventType.CANCELLATION:
             return self._apply_remote(o, "CANCELED", ev.size_matched_micro, now_ms,
                                       "canceled (user feed)"), False

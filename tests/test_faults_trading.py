@@ -1,0 +1,106 @@
+"""Fault scenarios, end to end: failed trades, tick changes and window rollover (issue 6).
+
+* MATCHED → FAILED: every trade of the venue fails (``--trade-fail-rate 1``); a taker hits our
+  resting order: while the trade is MATCHED/RETRYING the OrderManager's risk position and the
+  State's inventory count the fill; once it FAILED both are back where they were.
+* Tick size changes mid-window (0.01 ↔ 0.001, forced through the venue's admin route): no order
+  is rejected for its tick more than once per change, and quoting goes on.
+* Window rollover under load (30 s windows, 2,000 extra market messages per second): the bot
+  pulls its quotes before each close, so the venue never cancels one of our orders because its
+  market expired, and it quotes the next window.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e import Harness, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+def _our_live(h: Harness) -> list[dict[str, object]]:
+    return [o for o in h.sim.orders(h.api_key) if o["status"] == "LIVE"]
+
+
+def _inventory_shares(h: Harness, token_index: int) -> float:
+    key = ("inv_up", "inv_down")[token_index]
+    return sum(float(m[key]) for m in h.state_status()["markets"])
+
+
+def test_matched_then_failed_trade_reverts_inventory_and_risk_counted_it(tmp_path):
+    sim_args = ["--trade-fail-rate", "1", "--mined-delay-ms", "1500",
+                "--confirmed-delay-ms", "1500", "--noise-rate", "0.5"]
+    with Harness(tmp_path, sim_args=sim_args) as h:
+        h.wait_quoting()
+        tracker = h.tracker()
+        order = _our_live(h)[0]
+        token, price = str(order["asset_id"]), int(str(order["price_pips"]))
+        idx = next(m["token_ids"].index(token) for m in h.venue()["markets"]
+                   if token in m["token_ids"])
+        before = tracker.positions().get(token, 0)
+        inv_before = _inventory_shares(h, idx)
+        # A taker sells into our bid and everything better (the whole side down to our price):
+        # our order fills completely.
+        taken = h.sim.take(token, "SELL", f"{price / 10_000:.4f}", "1000000")
+        assert taken["trade_id"]
+        size = int(str(order["original_micro"]))
+        mine = [o for o in h.sim.orders(h.api_key) if o["id"] == order["id"]]
+        assert mine[0]["matched_micro"] == size, mine
+
+        # MATCHED (then RETRYING): risk and inventory count the fill.
+        wait_until(lambda: tracker.positions().get(token, 0) >= before + size, 5,
+                   "risk position counts the matched fill")
+        wait_until(lambda: _inventory_shares(h, idx) >= inv_before + size / 1e6, 5,
+                   "State inventory counts the matched fill")
+        assert h.om_stats()["fills"] >= 1
+        # FAILED: both revert.
+        wait_until(lambda: tracker.positions().get(token, 0) == before, 10,
+                   "risk position reverted after FAILED")
+        wait_until(lambda: abs(_inventory_shares(h, idx) - inv_before) < 1e-9, 10,
+                   "State inventory reverted after FAILED")
+    assert h.result["open_orders_after_shutdown"] == 0
+
+
+def test_tick_change_mid_window_rejects_at_most_once_per_change(tmp_path):
+    changes = 0
+    with Harness(tmp_path, sim_args=["--noise-rate", "1"]) as h:
+        h.wait_quoting()
+        token = str(_our_live(h)[0]["asset_id"])
+        for tick in ("0.001", "0.01", "0.001", "0.01"):
+            posted = h.om_stats()["orders_posted"]
+            h.sim.set_tick(token, tick)
+            changes += 1
+            # The bot re-quotes on the new grid (the quoter prices afresh on every change).
+            wait_until(lambda posted=posted: h.om_stats()["orders_posted"] > posted, 20,
+                       f"quoting after the tick changed to {tick}")
+        rejects = h.om_stats()["rejects"]
+    venue = h.final_state
+    assert venue["faults"]["tick_change"] >= changes
+    tick_rejects = venue["rejects"].get("tick", 0)
+    assert tick_rejects <= venue["faults"]["tick_change"], venue["rejects"]
+    assert rejects.get("tick", 0) <= changes
+    assert h.result["open_orders_after_shutdown"] == 0
+
+
+def test_window_rollover_under_load_leaves_no_order_on_an_expired_market(tmp_path):
+    overrides = {"quoter.min_seconds_to_close": 8}
+    with Harness(tmp_path, sim_args=["--market-rate", "2000"], overrides=overrides) as h:
+        h.wait_quoting()
+        first = {str(o["market"]) for o in _our_live(h)}
+
+        def closed_ours() -> list[str]:
+            return [m["condition_id"] for m in h.venue()["markets"]
+                    if m["closed"] and m["condition_id"] in first]
+
+        closed = wait_until(closed_ours, 45, "a window we quoted closed")
+        # And the bot quotes the next window.
+        wait_until(lambda: {str(o["market"]) for o in _our_live(h)} - set(closed), 30,
+                   "quotes on the next window")
+        tracker = h.tracker()
+    venue = h.final_state
+    assert venue["canceled_at_close"] == 0
+    assert not [o for o in tracker.orders() if o.condition_id in closed]
+    quoted = {str(o["market"]) for o in h.final_orders}
+    assert set(closed) <= quoted
+    assert h.result["open_orders_after_shutdown"] == 0
