@@ -29,6 +29,7 @@ from messages import (
     TokenId,
 )
 from polymm.errors import OutcomeUnknown, VenueError
+from trading.ack_watch import AckWatch
 from trading.diff import DiffResult, batches, diff_orders
 from trading.order_replay import diff_record, risk_record
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker, Transition
@@ -73,6 +74,7 @@ class OrderFlow:
     _sinks: list[Callable[[Any], None]]
     _clock: Callable[[], float]
     _wall_ms: Callable[[], int]
+    acks: AckWatch
     _order_bucket: TokenBucket
     _cancel_bucket: TokenBucket
     _cancel_batch: int
@@ -430,6 +432,8 @@ class OrderFlow:
         return int(self._clock() * 1000)
 
     def _emit(self, event: Any) -> None:
+        if type(event) is OrderPlaced and event.status == "live":
+            self.acks.placed(event.order_id, self._clock())
         if self._log is not None:
             self._log.append("out", event)
         for sink in self._sinks:

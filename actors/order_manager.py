@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -44,12 +45,14 @@ from messages import (
 from polymm.errors import VenueError
 from polymm.slot import LatestSlot
 from polymm.ticker import Ticker
+from trading.ack_watch import AckWatch
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker
 from trading.params import OrderParams, RiskLimits
 from trading.rate_budget import Backoff, TokenBucket
 from trading.risk import KillSwitch as KillMonitor
 from venue.orders import exchange_for
 
+SHUTDOWN_READ_ATTEMPTS = 5
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_S = 0.5
@@ -80,6 +83,8 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
                  desired_slot: LatestSlot[DesiredQuotes], api_key: str | None = None,
                  event_log: Any = None, metrics: Any = None,
                  sinks: Sequence[Callable[[Any], None]] = (),
+                 user_feed_stale: Callable[[str], None] | None = None,
+                 recovered_sink: Callable[[Any], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
                  timers: bool = True) -> None:
@@ -101,6 +106,9 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
         self._log = event_log
         self._metrics = metrics
         self._sinks = list(sinks)
+        self._user_feed_stale = user_feed_stale
+        self._recovered_sink = recovered_sink
+        self.acks = AckWatch(params.user_ack_timeout_s)
         self._clock = clock
         self._wall_ms = wall_ms
         self._timers = timers
@@ -214,16 +222,26 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
         if not self._cancel_all("shutdown"):
             self._cancel_all("shutdown (retry)")
         left = -1
-        try:
-            remaining = remote_orders(self._client.open_orders())
-            if remaining:
-                self._send_cancels([r.order_id for r in remaining], self._clock(), force=True)
+        # One failed read must not report "unknown": retry transient failures for a few
+        # seconds (shutdown only; the actor has nothing else to do by now).
+        for attempt in range(SHUTDOWN_READ_ATTEMPTS):
+            try:
                 remaining = remote_orders(self._client.open_orders())
-            for tr in self.tracker.reconcile(remaining, self._now_ms()).transitions:
-                self._on_transition(tr)
-            left = len(remaining)
-        except VenueError as exc:
-            logger.error("order manager: reading open orders at shutdown failed: %s", exc)
+                if remaining:
+                    self._send_cancels([r.order_id for r in remaining], self._clock(),
+                                       force=True)
+                    remaining = remote_orders(self._client.open_orders())
+                for tr in self.tracker.reconcile(remaining, self._now_ms()).transitions:
+                    self._on_transition(tr)
+                left = len(remaining)
+                break
+            except VenueError as exc:
+                logger.warning("order manager: reading open orders at shutdown failed "
+                               "(attempt %d): %s", attempt + 1, exc)
+                wait = min(2.0, exc.retry_after_s or 0.5 * (attempt + 1))
+                threading.Event().wait(wait)  # shutdown only: bounded back-off
+        if left < 0:
+            logger.error("order manager: could not read open orders at shutdown")
         logger.info("order manager: shut down, %d orders still open at the venue", left)
         return {"open_orders_after_shutdown": left, "stats": self.stats()}
 
@@ -263,6 +281,7 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
             self.run_pass()
 
     def on_order_event(self, ev: OrderEvent) -> None:
+        self.acks.seen(ev.order_id)
         tr, stray = self.tracker.on_order_event(ev, self._now_ms())
         if tr is not None:
             self._on_transition(tr)
@@ -286,8 +305,30 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
 
     def on_feed_status(self, msg: FeedStatus) -> None:
         if msg.feed == "user" and msg.connected:
+            self.acks.clear()
+            if msg.reason != "connected":
+                # Fills that happened while the channel was down: read them back first, so
+                # reconcile sees those orders as filled, not vanished (protocol §7.6).
+                self.recover_trades()
             self.reconcile()
             self.run_pass()
+
+    def recover_trades(self) -> int:
+        """Apply our trades from ``GET /data/trades`` (idempotent by trade id) and pass them
+        to the State; returns how many trade events were applied."""
+        from polymm.wiring import our_trades
+
+        try:
+            events = our_trades(self._client, self._api_key, attempts=1)
+        except Exception as exc:  # recovery is best effort; it must not kill the actor
+            logger.warning("order manager: reading trades after a user-feed resync failed: %s",
+                           exc)
+            return 0
+        for ev in events:
+            self.on_trade_event(ev)
+            if self._recovered_sink is not None:
+                self._recovered_sink(ev)
+        return len(events)
 
     def on_cancel_all(self, msg: CancelAll) -> None:
         if msg.halt:
@@ -338,6 +379,12 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
         """Look up unresolved orders, refresh gauges, and run a pass (budgets and back-off may
         have freed up work that an earlier pass deferred)."""
         now_s = self._clock()
+        late = self.acks.overdue(now_s)
+        if late and self._user_feed_stale is not None:
+            logger.warning("order manager: %d acknowledged orders got no user-channel event in "
+                           "%.0f s: reconnecting the user feed", late,
+                           self._params.user_ack_timeout_s)
+            self._user_feed_stale(f"{late} acknowledged orders without a user event")
         now_ms = int(now_s * 1000)
         for oid in self.tracker.due_checks(now_ms)[:MAX_LOOKUPS_PER_PASS]:
             try:

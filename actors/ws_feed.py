@@ -39,7 +39,7 @@ import pykka
 import websocket
 
 from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
-from messages import FeedStatus, MarketsChanged, TimerTick
+from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
 from polymm.errors import ConfigError
 from polymm.ticker import Ticker
 
@@ -155,6 +155,8 @@ class WsFeed(pykka.ThreadingActor):
                     self._on_tick(time.monotonic())
             elif isinstance(message, MarketsChanged):
                 self.on_markets_changed(message)
+            elif isinstance(message, ReconnectFeed):
+                self._drop_silent(self._ws, message.reason)
             else:
                 logger.debug("%s feed: ignored %s", self.FEED, type(message).__name__)
         except Exception:
@@ -185,15 +187,18 @@ class WsFeed(pykka.ThreadingActor):
             return
         last = self._last_data if self.DATA_LIVENESS else self._last_frame
         if now - last > limit:
-            with self._lock:
-                if self._ws is not ws:
-                    return
-                self._close_reason = "silent"
-            self.counters["silent"] += 1
-            self._incr("feed.silent_sockets")
-            logger.warning("%s feed: no data for %.1f s; closing the socket to reconnect",
-                           self.FEED, now - last)
-            ws.abort()
+            self._drop_silent(ws, f"no data for {now - last:.1f} s")
+
+    def _drop_silent(self, ws: Any, why: str) -> None:
+        """Close an open but silent socket so the reader reconnects (and resyncs)."""
+        with self._lock:
+            if ws is None or self._ws is not ws:
+                return
+            self._close_reason = "silent"
+        self.counters["silent"] += 1
+        self._incr("feed.silent_sockets")
+        logger.warning("%s feed: %s; closing the socket to reconnect", self.FEED, why)
+        ws.abort()
 
     def _flush_metrics(self) -> None:
         """Per-frame counts go to the metrics once per tick, not once per frame."""

@@ -4,7 +4,14 @@ Prices are integer pips (1e-4), sizes and amounts integer micro-units (1e-6), re
 integer 1e-8 USD. Venue time is ``ts_event_ms``; local receive time ``ts_recv_ns``.
 """
 
-from messages.control import FeedStatus, KillSwitch, Shutdown, SlotReady, TimerTick
+from messages.control import (
+    FeedStatus,
+    KillSwitch,
+    ReconnectFeed,
+    Shutdown,
+    SlotReady,
+    TimerTick,
+)
 from messages.ids import (
     E8_PER_UNIT,
     MICRO_PER_UNIT,
@@ -81,6 +88,7 @@ __all__ = [
     "PriceSource",
     "PriceTick",
     "QuoteSnapshot",
+    "ReconnectFeed",
     "RefView",
     "RejectReason",
     "Shutdown",

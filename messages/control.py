@@ -29,6 +29,14 @@ class FeedStatus:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReconnectFeed:
+    """Drop the feed's socket and reconnect (resubscribe, resync): the sender has evidence the
+    socket is open but no longer delivering (e.g. acknowledged orders with no user event)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KillSwitch:
     """Turn quoting off (``on=True``) or back on, with the reason."""
 

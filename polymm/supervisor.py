@@ -26,6 +26,7 @@ from messages import (
     KillSwitch,
     MarketsChanged,
     QuoteSnapshot,
+    ReconnectFeed,
     SlotReady,
     TimerTick,
 )
@@ -139,7 +140,9 @@ class Supervisor:
             params=cfg.order_manager, limits=cfg.risk, signer=v.signer, client=v.client,
             owner=SELF, api_key=v.creds.api_key, maker=v.maker,
             signature_type=cfg.venue.signature_type,
-            desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
+            desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics,
+            user_feed_stale=lambda why: self._tell("user_feed", ReconnectFeed(reason=why)),
+            recovered_sink=functools.partial(self._tell, "state")))
         self.desired_slot.bind(self._waker("order_manager"))
         self._ping("order_manager")  # its on_start reconciled our open orders from REST
         for ev in trades:
@@ -334,7 +337,7 @@ class Supervisor:
             result.update(self._venue_cancel_all())
         result["pnl"] = pnl_report(self)
         self.shutdown_result = result
-        for name in ("order_manager", "user_feed", "quoter", "state"):
+        for name in ("user_feed", "order_manager", "quoter", "state"):
             self._stop(name)
         if self.event_log is not None:
             try:

@@ -133,6 +133,11 @@ class FakeClob:
             self.calls.append(("cancel_all", None))
             return self._cancel(list(self.open))
 
+    def trades(self, market: str | None = None, after: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            self.calls.append(("trades", market))
+            return []
+
     def open_orders(self, market: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             self.calls.append(("open_orders", market))
