@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, web
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from sim.stats import Stats
 
@@ -134,6 +136,23 @@ class Hub:
         queue.append(text)
         if len(queue) == 1:
             conn.wake.set()
+
+    async def requests(self, conn: Conn, ws: web.WebSocketResponse
+                       ) -> AsyncIterator[dict[str, Any]]:
+        """The client's JSON object frames; text ``PING`` is answered ``PONG``, anything else
+        (binary, bad JSON, non-objects) is ignored, as the venue does."""
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            if msg.data == "PING":
+                self.reply(conn, "PONG")
+                continue
+            try:
+                req = orjson.loads(msg.data)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(req, dict):
+                yield req
 
     def reply(self, conn: Conn, text: str) -> None:
         """Queue a control reply (PONG, acks): answered even while frozen."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from sim.book import LevelChange, flip
 from sim.hub import Conn, Hub
@@ -174,18 +174,7 @@ async def market_socket(request: web.Request, hub: Hub, publisher: MarketPublish
     conn = Conn(channel="market", ws=ws, transport=request.transport)
     writer = await hub.serve(conn)
     try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            if msg.data == "PING":
-                hub.reply(conn, "PONG")
-                continue
-            try:
-                req = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(req, dict):
-                continue
+        async for req in hub.requests(conn, ws):
             assets = [str(a) for a in req.get("assets_ids") or []]
             op = req.get("operation") or ("subscribe" if req.get("type") else "")
             if "custom_feature_enabled" in req:

@@ -173,17 +173,8 @@ async def rtds_socket(request: web.Request, hub: Hub) -> web.WebSocketResponse:
     conn = Conn(channel="rtds", ws=ws, transport=request.transport)
     writer = await hub.serve(conn)
     try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            if msg.data == "PING":
-                hub.reply(conn, "PONG")
-                continue
-            try:
-                req = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(req, dict) or req.get("action") not in ("subscribe",
+        async for req in hub.requests(conn, ws):
+            if req.get("action") not in ("subscribe",
                                                                      "unsubscribe"):
                 continue
             for sub in req.get("subscriptions") or []:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from sim.auth import Keys
 from sim.hub import Conn, Hub
@@ -44,18 +44,7 @@ async def user_socket(request: web.Request, hub: Hub, keys: Keys) -> web.WebSock
     conn = Conn(channel="user", ws=ws, transport=request.transport)
     writer = await hub.serve(conn)
     try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            if msg.data == "PING":
-                hub.reply(conn, "PONG")
-                continue
-            try:
-                req = orjson.loads(msg.data)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(req, dict):
-                continue
+        async for req in hub.requests(conn, ws):
             markets = req.get("markets")
             if not conn.api_key:
                 creds = keys.by_raw(req.get("auth"))
