@@ -28,6 +28,7 @@ from messages import (
     Side,
     TokenId,
 )
+from polymm import trace
 from polymm.errors import OutcomeUnknown, VenueError
 from trading.ack_watch import AckWatch
 from trading.diff import DiffResult, batches, diff_orders
@@ -97,9 +98,14 @@ class OrderFlow:
         """Diff → cancels → diff → risk → sign → post."""
         now_s = self._clock()
         diff = self._diff()
+        cause_ns = self._desired.cause_recv_ns if trace.enabled and self._desired else 0
+        if cause_ns:
+            trace.mark(trace.DIFF, cause_ns)
         cancels = sorted(self._strays | set(diff.cancels))
         if cancels:
             self._send_cancels(cancels, now_s)
+            if cause_ns:
+                trace.mark(trace.CANCEL, cause_ns)
             diff = self._diff()
         if self._halted is not None or not self.backoff.allowed(POST, now_s):
             return
@@ -192,6 +198,8 @@ class OrderFlow:
             signed = [s for s in (self._sign(q, now_ms) for q in batch) if s is not None]
             if not signed:
                 continue
+            if trace.enabled and cause_ns:
+                trace.mark(trace.SIGN, cause_ns)
             self._timing("orders.sign_ms", (time.perf_counter_ns() - t0) / 1e6 / len(signed))
             self._record({"op": "post", "seq": self._desired.seq if self._desired else -1,
                           "orders": [{"id": h, "token": q.token_id, "side": q.side.value,
@@ -223,6 +231,10 @@ class OrderFlow:
                 sent_ns = getattr(self._client, "last_send_ns", 0)
                 if cause_ns and sent_ns:
                     self._timing("orders.tick_to_order_ms", (sent_ns - cause_ns) / 1e6)
+                    if trace.enabled:
+                        trace.mark(trace.SEND, cause_ns, sent_ns)
+                        trace.mark(trace.REPLY, cause_ns,
+                                   getattr(self._client, "last_recv_ns", 0))
             self.backoff.ok(POST)
             self._apply_post_results(signed, results, now_s)
             if self._kill.tripped() is not None:

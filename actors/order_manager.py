@@ -42,6 +42,7 @@ from messages import (
     TokenId,
     TradeEvent,
 )
+from polymm import trace
 from polymm.errors import VenueError
 from polymm.slot import LatestSlot
 from polymm.ticker import Ticker
@@ -252,6 +253,8 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
         if desired is None:
             return
         self._desired = desired
+        if trace.enabled:
+            trace.mark(trace.ORDER_WAIT, desired.cause_recv_ns)
         self._suppressed.clear()
         self._record({"op": "desired", "seq": desired.seq, "quotes": len(desired.quotes)})
         self.run_pass()

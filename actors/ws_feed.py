@@ -40,6 +40,7 @@ import websocket
 
 from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
 from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
+from polymm import trace
 from polymm.errors import ConfigError
 from polymm.ticker import Ticker
 
@@ -383,6 +384,8 @@ class WsFeed(pykka.ThreadingActor):
             except Exception as exc:
                 self._decode_failed(getattr(exc, "reason", type(exc).__name__), str(exc))
                 continue
+            if trace.enabled:
+                trace.mark(trace.DECODE, ts)
             for m in msgs:
                 if accept(m):
                     counters["messages"] += 1

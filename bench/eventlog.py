@@ -51,7 +51,7 @@ SCENARIO = "eventlog"
 TARGETS = {"events_per_s": ">= 200,000 events/s to disk",
            "p99_ratio": "<= 1.10 (quoting-path p99, log on / off)"}
 
-N_EVENTS = 300_000
+N_EVENTS = 200_000
 """Records per write-rate run (the smoke test shrinks these three)."""
 PACED_S = 2.0
 PACED_RATE = 5_000
@@ -131,6 +131,16 @@ def _top_moves(now_ns: int, up: bool) -> BookChange:
                                       best_ask_pips=best_ask),))
 
 
+def _deep_change(now_ns: int, i: int, ask_up: bool) -> BookChange:
+    """A level change below the top of the Up bids (checksums match the current top)."""
+    return BookChange(condition_id=feedgen.COND, ts_event_ms=now_ns // 1_000_000,
+                      ts_recv_ns=now_ns, changes=(
+                          LevelChange(token_id=feedgen.UP, side=Side.BUY,
+                                      price_pips=4000 + 100 * (i % 8),
+                                      size_micro=(1 + i % 500) * 1_000_000, best_bid_pips=4900,
+                                      best_ask_pips=5000 if ask_up else 5100),))
+
+
 def quoting_path(log_on: bool, duration_s: float) -> list[float]:
     """Microseconds from cause to desired quotes out of the Quoter, for every top move."""
     qslot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
@@ -162,7 +172,6 @@ def quoting_path(log_on: bool, duration_s: float) -> list[float]:
             if not got.wait(10):
                 raise RuntimeError("the quoter published no desired quotes")
             lat_us.clear()
-            deep = feedgen.changes(int(PACED_RATE * duration_s) + 10)
             per_tick = max(1, round(PACED_RATE * _TICK_S))
             due = time.perf_counter()
             moves = 0
@@ -173,9 +182,7 @@ def quoting_path(log_on: bool, duration_s: float) -> list[float]:
                         moves += 1
                         state.tell(_top_moves(now, moves % 2 == 1))
                     else:
-                        ev = next(deep)
-                        state.tell(dataclasses.replace(ev, ts_recv_ns=now,
-                                                       ts_event_ms=now // 1_000_000))
+                        state.tell(_deep_change(now, k + j, moves % 2 == 1))
                 due += _TICK_S
                 delay = due - time.perf_counter()
                 if delay > 0:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 import subprocess
+import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from messages import Market, Side
+from messages import Market, MarketsChanged, Side
 from polymm.errors import PolymmError
+from polymm.supervisor import ASK_TIMEOUT_S, Supervisor
 from sim.process import SimProcess
 from venue.auth import ApiCreds
 from venue.gamma import parse_market
@@ -114,3 +116,57 @@ def pct(samples: Sequence[float], q: float) -> float:
         return math.nan
     s = sorted(samples)
     return float(s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))])
+
+
+# -- the bot on real sockets (tick_to_order) ---------------------------------------------------
+
+
+class BenchSupervisor(Supervisor):
+    """The supervisor's start-up and shutdown, with the market and user feeds but without
+    discovery and the price feed: the benchmark tells the market set itself
+    (:meth:`tell_markets`), so the quoted market and its strategy are fixed."""
+
+    def _start_io(self, name: str) -> None:
+        if name in ("user_feed", "market_feed"):  # built as the supervisor builds them
+            super()._start_io(name)
+
+    def tell_markets(self, market: Market) -> None:
+        """What discovery would emit for this one market, to the same actors."""
+        msg = MarketsChanged(markets=(market,), added=(market.condition_id,), removed=(),
+                             ts_recv_ns=time.time_ns())
+        for name in ("state", "order_manager", "user_feed", "market_feed"):
+            ref = self.actors.refs.get(name)
+            if ref is not None:
+                ref.tell(msg)
+
+    def om_stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.actors.refs["order_manager"].proxy().stats().get(
+            timeout=ASK_TIMEOUT_S)
+        return stats
+
+    def feed_messages(self) -> int:
+        """Market-feed messages decoded so far."""
+        stats = self.actors.refs["market_feed"].proxy().stats().get(timeout=ASK_TIMEOUT_S)
+        return int(stats.get("messages", 0))
+
+
+def clear_book(base_url: str, market: Market) -> None:
+    """Take every resting order of the market's book (admin taker), both sides."""
+    for side, price in (("BUY", "0.99"), ("SELL", "0.01")):
+        req = urllib.request.Request(
+            base_url + "/_sim/take", method="POST",
+            data=orjson.dumps({"token_id": market.token_ids[0], "side": side, "price": price,
+                               "size": "1000000"}),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            resp.read()
+
+
+def wait_until(pred: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``pred`` every 20 ms (an ``Event.wait``) until true; raise after the timeout."""
+    idle = threading.Event()
+    deadline = time.monotonic() + timeout_s
+    while not pred():
+        if time.monotonic() > deadline:
+            raise PolymmError(f"benchmark: {what} within {timeout_s:g} s")
+        idle.wait(0.02)

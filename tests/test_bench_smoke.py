@@ -1,0 +1,127 @@
+"""Smoke tests of the ``rest``, ``eventlog``, ``metrics`` and ``tick_to_order`` benchmarks and
+of ``polymm.trace``: each scenario's ``measure(1)`` runs on a tiny size and reports every
+figure the tooling reads, with a sane type. Timings are never asserted."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+from polymm import trace
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check(result: object, scenario: str, keys: tuple[str, ...]) -> dict[str, object]:
+    obj = result.as_json()  # type: ignore[attr-defined]
+    assert obj["scenario"] == scenario
+    for key in keys:
+        assert key in obj, f"{scenario}: figure {key} missing"
+        assert _number(obj[key]), f"{scenario}: {key} = {obj[key]!r}"
+    return obj
+
+
+@pytest.fixture
+def tracing():
+    yield
+    trace.disable()
+
+
+def test_trace_is_off_by_default_and_guarded_marks_record_nothing() -> None:
+    import importlib
+
+    fresh = importlib.reload(trace)
+    assert fresh.enabled is False
+    fresh.enable(capacity=8)
+    fresh.disable()
+    if fresh.enabled:  # the call-site pattern: one attribute check when off
+        fresh.mark(fresh.STATE, 1)
+    assert fresh.records() == []
+
+
+def test_trace_paths_and_stage_durations(tracing: None) -> None:
+    trace.enable(capacity=64)
+    cause = 1_000
+    for stage, t in ((trace.DECODE, 1_010), (trace.STATE, 1_030), (trace.QUOTE, 1_100),
+                     (trace.SEND, 1_500), (trace.SEND, 9_999)):
+        trace.mark(stage, cause, t)
+    trace.mark(trace.STATE, 2_000, 2_050)  # a cause that never reached the venue
+    trace.disable()
+    paths = trace.paths(trace.records())
+    assert list(paths) == [cause]
+    assert trace.stage_durations(cause, paths[cause]) == {
+        "decode": 10, "state": 20, "quote": 70, "send": 400}
+
+
+def test_trace_marks_from_many_threads_never_share_a_slot(tracing: None) -> None:
+    trace.enable(capacity=10_000)
+
+    def work(k: int) -> None:
+        for i in range(1_000):
+            trace.mark(trace.QUOTE, k * 10_000 + i + 1, 1)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    trace.disable()
+    causes = [c for _, c, _ in trace.records()]
+    assert len(causes) == 4_000 == len(set(causes))
+    assert trace.dropped() == 0
+
+
+def test_trace_counts_marks_beyond_capacity(tracing: None) -> None:
+    trace.enable(capacity=3)
+    for i in range(5):
+        trace.mark(trace.STATE, i + 1, 1)
+    trace.disable()
+    assert len(trace.records()) == 3
+    assert trace.dropped() >= 2
+
+
+def test_metrics_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import metrics
+
+    monkeypatch.setattr(metrics, "DURATION_S", 0.05)
+    _check(metrics.measure(1), "metrics", ("cpu_pct", "cpu_pct_timer_sampled", "msgs_per_s"))
+
+
+def test_eventlog_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import eventlog
+
+    monkeypatch.setattr(eventlog, "N_EVENTS", 3_000)
+    monkeypatch.setattr(eventlog, "PACED_S", 0.1)
+    monkeypatch.setattr(eventlog, "PACED_RATE", 1_000)
+    obj = _check(eventlog.measure(1), "eventlog",
+                 ("events_per_s", "p99_ratio", "path_p99_us_log_on", "path_p99_us_log_off"))
+    assert obj["events_per_s"] > 0  # type: ignore[operator]
+
+
+@pytest.mark.e2e
+def test_rest_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import rest
+
+    monkeypatch.setattr(rest, "N_CALLS", 4)
+    obj = _check(rest.measure(1), "rest", ("client_p50_us", "raw_p50_us", "overhead_ratio"))
+    assert obj["client_p50_us"] > 0 and obj["raw_p50_us"] > 0  # type: ignore[operator]
+
+
+@pytest.mark.e2e
+def test_tick_to_order_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import tick_to_order
+
+    monkeypatch.setattr(tick_to_order, "CYCLES", 3)
+    monkeypatch.setattr(tick_to_order, "LOAD_RATE", 500)
+    obj = _check(tick_to_order.measure(1), "tick_to_order",
+                 ("p50_us", "p99_us", "p999_us", "idle_p50_us", "idle_p99_us",
+                  "background_msgs_per_s"))
+    stages = obj["stages"]
+    assert isinstance(stages, dict) and set(stages) == {"load", "idle"}
+    for table in stages.values():
+        assert "send" in table
+        assert all(_number(row["p50_us"]) for row in table.values())
