@@ -24,6 +24,7 @@ from messages import (
     PriceTick,
     QuoteSnapshot,
     TickSizeChanged,
+    TimerTick,
     TokenId,
     TradeEvent,
 )
@@ -71,6 +72,10 @@ class State(pykka.ThreadingActor):
         self.failed_events = 0
         self.snapshots = 0
         self.lag_ms: dict[str, float] = {}
+        # Counts since the last flush to the metrics (see _flush_counts).
+        self._applied = 0
+        self._coalesced = 0
+        self._published_reported = 0
 
     def on_receive(self, message: Any) -> Any:
         ts = getattr(message, "ts_recv_ns", None)
@@ -92,8 +97,7 @@ class State(pykka.ThreadingActor):
                 self._metrics.incr("state.apply_errors")
             logger.exception("state: failed to apply %s; skipped", type(message).__name__)
             return None
-        if self._metrics is not None:
-            self._metrics.incr("state.events_applied")
+        self._applied += 1
         resync = self._model.take_resync_requests()
         if resync and self._resync is not None:
             if self._metrics is not None:
@@ -101,6 +105,8 @@ class State(pykka.ThreadingActor):
             self._resync(resync)
         if changed:
             self.publish(ts)
+        if type(message) is TimerTick:
+            self._flush_counts()
         return None
 
     def publish(self, cause_recv_ns: int) -> None:
@@ -109,11 +115,25 @@ class State(pykka.ThreadingActor):
         self.snapshots += 1
         if trace.enabled:  # before the put: the Quoter may run at once
             trace.mark(trace.STATE, cause_recv_ns)
-        replaced = self._slot.put(snap)
-        if self._metrics is not None:
-            self._metrics.incr("state.snapshots_published")
-            if replaced:
-                self._metrics.incr("state.snapshots_coalesced")
+        if self._slot.put(snap):
+            self._coalesced += 1
+
+    def _flush_counts(self) -> None:
+        """Hand the per-event counts to the metrics in one go (on the State's timer tick):
+        a metrics call per event would cost more than the event itself at high rates."""
+        m = self._metrics
+        if m is None:
+            return
+        applied, self._applied = self._applied, 0
+        published, self._published_reported = (self.snapshots - self._published_reported,
+                                                self.snapshots)
+        coalesced, self._coalesced = self._coalesced, 0
+        if applied:
+            m.incr("state.events_applied", applied)
+        if published:
+            m.incr("state.snapshots_published", published)
+        if coalesced:
+            m.incr("state.snapshots_coalesced", coalesced)
 
     # -- asked by the supervisor only (with a timeout) ------------------------------------------
 

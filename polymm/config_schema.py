@@ -205,7 +205,7 @@ class StatsdConfig:
     port: int = field(default=8125, metadata=rng(1, 65535))
     prefix: str = field(default="polymm", metadata={"pattern": r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*"})
     flush_interval_s: float = field(default=1.0, metadata=rng(0.05, 60))
-    timer_sample_rate: float = field(default=1.0, metadata=rng(0.0001, 1))
+    timer_sample_rate: float = field(default=0.1, metadata=rng(0.0001, 1))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

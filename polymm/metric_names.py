@@ -168,3 +168,8 @@ def parse_graphite_path(path: str, prefix: str) -> tuple[MetricDef, str, str]:
     if d.kind != kind:
         raise ValueError(f"{path}: {d.name} is a {d.kind}, queried as a {kind}")
     return d, dim, stat
+
+
+HIGH_RATE_TIMERS: frozenset[str] = frozenset({"feed.ws_message_lag_ms"})
+"""Timers recorded once per market message: ``statsd.timer_sample_rate`` samples these only,
+so low-rate timers (submit latency, tick-to-order) keep every value."""

@@ -26,7 +26,7 @@ from typing import Any
 
 import statsd
 
-from polymm.metric_names import BY_NAME, COUNTER, GAUGE, TIMER
+from polymm.metric_names import BY_NAME, COUNTER, GAUGE, HIGH_RATE_TIMERS, TIMER
 from polymm.ticker import Ticker
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ class Metrics:
 
     Args:
         max_samples: timer samples kept per name per flush (a uniform reservoir).
-        timer_sample_rate: keep each timer sample with this probability before it reaches the
+        timer_sample_rate: keep each sample of a per-message timer (``HIGH_RATE_TIMERS``)
+            with this probability before it reaches the
             lock (config ``statsd.timer_sample_rate``); 1.0 keeps all, the reservoir still
             bounds what is sent.
         max_udp_bytes: datagram size of the pipeline (1432 fits an Ethernet MTU; the statsd
@@ -139,7 +140,8 @@ class Metrics:
             self._gauges.pop((name, dim), None)
 
     def timing_ms(self, name: str, ms: float, dim: str = "") -> None:
-        if self._sample_rate < 1.0 and self._random() >= self._sample_rate:
+        if (self._sample_rate < 1.0 and name in HIGH_RATE_TIMERS
+                and self._random() >= self._sample_rate):
             return
         if not isfinite(ms):
             _dropped(name, ms)

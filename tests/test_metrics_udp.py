@@ -131,18 +131,22 @@ def test_drop_gauge_stops_the_heartbeat(udp):
     m.close()
 
 
-def test_timer_sample_rate_thins_before_the_reservoir(udp):
+def test_timer_sample_rate_thins_only_per_message_timers(udp):
     port = udp.getsockname()[1]
     m = Metrics(host="127.0.0.1", port=port, prefix="p", seed=7, timer_sample_rate=0.1)
     for i in range(1000):
-        m.timing_ms("orders.diff_ms", float(i))
+        m.timing_ms("feed.ws_message_lag_ms", float(i), dim="market")
+    for i in range(100):
+        m.timing_ms("orders.diff_ms", float(i))  # low rate: every sample kept
     m.gauge("orders.open", 1)  # gauges go last: the end marker
     m.flush()
     lines: list[str] = []
     while "p.orders.open:1|g" not in lines:
         lines.extend(_lines(udp, 1))
-    timers = [x for x in lines if x.startswith("p.orders.diff_ms:")]
-    assert 50 <= len(timers) <= 150  # ~100 of 1000 (seeded)
+    lag = [x for x in lines if x.startswith("p.feed.ws_message_lag_ms.market:")]
+    diff = [x for x in lines if x.startswith("p.orders.diff_ms:")]
+    assert 50 <= len(lag) <= 150  # ~100 of 1000 (seeded)
+    assert len(diff) == 100
     m.close()
 
 
