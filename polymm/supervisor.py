@@ -90,6 +90,7 @@ class Supervisor:
         self.shutdown_result: dict[str, Any] = {}
         self._event_log_stats: dict[str, Any] = {}
         self.status_server: Any = None
+        self.fills_at_start = 0
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -147,6 +148,9 @@ class Supervisor:
         self._ping("order_manager")  # its on_start reconciled our open orders from REST
         for ev in trades:
             om.tell(ev)
+        # Fills that were already ours before this run (read back above): the run summary
+        # reports this run's fills only. The ask queues behind the tells, so it sees them all.
+        self.fills_at_start = int(om.proxy().stats().get(timeout=ASK_TIMEOUT_S)["fills"])
         for name in ("user_feed", "market_feed", "price_feed", "discovery"):
             self._start_io(name)
         self._tickers.append(Ticker(STATE_TICK_S, self._tick_state, name="state").start())

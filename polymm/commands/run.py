@@ -209,7 +209,9 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
         "orders_posted": stats.get("orders_posted", 0),
         "orders_canceled": stats.get("orders_canceled", 0),
         "rejects": stats.get("rejects", {}),
-        "fills": stats.get("fills", 0),
+        # This run's fills; fills from before it (read back from REST at start) apart.
+        "fills": stats.get("fills", 0) - sup.fills_at_start,
+        "fills_before_start": sup.fills_at_start,
         "duplicate_orders": stats.get("duplicate_orders", 0),
         "unknown_orders": stats.get("unknown_orders", 0),
         "events_logged": result.get("events_logged", 0),
