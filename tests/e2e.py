@@ -255,3 +255,16 @@ class Sampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+def nudge_fill(h: Harness) -> bool:
+    """Fill one resting order of ours (a taker sells into our bid), so the bot has a reason to
+    post again without waiting for the market to move; one nudge a second at most.
+    Returns whether an order was there to fill."""
+    live = [o for o in h.sim.orders(h.api_key) if o.get("status") == "LIVE"]
+    if live:
+        o = live[0]
+        price = int(str(o["price_pips"]))
+        h.sim.take(str(o["asset_id"]), "SELL", f"{price / 10_000:.4f}", "1000000")
+    threading.Event().wait(1.0)
+    return bool(live)

@@ -22,7 +22,7 @@ import threading
 
 import pytest
 
-from tests.e2e import Harness, Sampler, wait_until
+from tests.e2e import Harness, Sampler, nudge_fill, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -31,6 +31,14 @@ SPELLS = (("rest_425", {"too_early_rate": 1.0, "retry_after_s": 1}),
           ("rest_429", {"rate_limited_rate": 1.0, "retry_after_s": 1}),
           ("rest_500", {"server_error_rate": 1.0}),
           ("rest_delay", {"delay_rate": 1.0, "delay_ms": 300}))
+
+
+def _post_timeouts_nudged(h: Harness, want: int) -> bool:
+    """True once the venue counted ``want`` hung posts; otherwise nudge the bot to post."""
+    if _faults(h).get("post_timeout", 0) >= want:
+        return True
+    nudge_fill(h)
+    return False
 
 
 def _faults(h: Harness) -> dict[str, int]:
@@ -67,7 +75,10 @@ def test_rest_faults_no_duplicates_no_unknown_orders_backoff_honoured(tmp_path):
             timeouts0 = _faults(h).get("post_timeout", 0)
             h.sim.set_faults({"name": "hang", "rest": {"post_timeout_rate": 1.0,
                                                        "post_timeout_s": 4}})
-            wait_until(lambda: _faults(h).get("post_timeout", 0) >= timeouts0 + 2, 30,
+            # A hung post's orders are accepted, so once resolved they satisfy the quotes: the
+            # next post waits for a re-price. Filling one of them makes the bot post a
+            # replacement, so the second hang does not depend on the market moving.
+            wait_until(lambda: _post_timeouts_nudged(h, timeouts0 + 2), 60,
                        "two posts accepted and answered too late")
             h.sim.set_faults("none")
             wait_until(lambda: h.om_stats()["unknown_outcome"] == 0, 30,

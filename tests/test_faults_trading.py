@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.e2e import Harness, wait_until
+from tests.e2e import Harness, nudge_fill, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -72,8 +74,18 @@ def test_tick_change_mid_window_rejects_at_most_once_per_change(tmp_path):
             h.sim.set_tick(token, tick)
             changes += 1
             # The bot re-quotes on the new grid (the quoter prices afresh on every change).
-            wait_until(lambda posted=posted: h.om_stats()["orders_posted"] > posted, 20,
-                       f"quoting after the tick changed to {tick}")
+            # Usually the new grid re-prices at once; an order still within tolerance on a
+            # coarser grid stays, so after a few seconds fill one to make the bot post again.
+            t_change = time.monotonic()
+
+            def posted_again(posted: int = posted, t0: float = t_change) -> bool:
+                if h.om_stats()["orders_posted"] > posted:
+                    return True
+                if time.monotonic() - t0 > 3.0:
+                    nudge_fill(h)
+                return False
+
+            wait_until(posted_again, 30, f"quoting after the tick changed to {tick}")
         rejects = h.om_stats()["rejects"]
     venue = h.final_state
     assert venue["faults"]["tick_change"] >= changes
