@@ -16,17 +16,9 @@ from typing import Any
 import pykka
 
 from messages import (
-    BestBidAsk,
-    BookChange,
-    BookSnapshot,
-    LastTrade,
-    OrderEvent,
-    PriceTick,
     QuoteSnapshot,
-    TickSizeChanged,
     TimerTick,
     TokenId,
-    TradeEvent,
 )
 from polymm import trace
 from polymm.slot import LatestSlot
@@ -34,12 +26,6 @@ from trading.state import StateModel
 
 logger = logging.getLogger(__name__)
 
-# Which feed a message came from, for the lag shown on the status line.
-_FEED_OF: dict[type, str] = {
-    BookSnapshot: "market", BookChange: "market", TickSizeChanged: "market",
-    LastTrade: "market", BestBidAsk: "market", PriceTick: "price",
-    OrderEvent: "user", TradeEvent: "user",
-}
 
 
 class State(pykka.ThreadingActor):
@@ -71,7 +57,6 @@ class State(pykka.ThreadingActor):
         self._now_ns = 0
         self.failed_events = 0
         self.snapshots = 0
-        self.lag_ms: dict[str, float] = {}
         # Counts since the last flush to the metrics (see _flush_counts).
         self._applied = 0
         self._coalesced = 0
@@ -84,9 +69,6 @@ class State(pykka.ThreadingActor):
             ts = self._clock_ns()
         if ts > self._now_ns:
             self._now_ns = ts
-        feed = _FEED_OF.get(type(message))
-        if feed is not None and not getattr(message, "snapshot", False):
-            self.lag_ms[feed] = ts / 1e6 - message.ts_event_ms
         if self._log is not None:
             self._log.append("in", message)
         try:
@@ -150,13 +132,12 @@ class State(pykka.ThreadingActor):
         }
 
     def status(self) -> dict[str, Any]:
-        """Markets (tops, inventory, time to close), feed health and lags, PnL."""
+        """Markets (tops, inventory, time to close), feed health, PnL."""
         m = self._model
         pnl, unmarked = m.pnl_micro()
         return {
             "markets": m.market_summaries(self._now_ns // 1_000_000),
             "feeds": {f: m.feed_up(f) for f in ("market", "user", "price")},
-            "lags_ms": dict(self.lag_ms),
             "pnl_usd": pnl / 1e6, "pnl_unmarked": unmarked,
             "fills": m.positions.fills, "kill_switch": m.kill_switch,
             **self.summary(),

@@ -108,6 +108,8 @@ class WsFeed(pykka.ThreadingActor):
         self._next_ping = 0.0
         self._last_frame = 0.0
         self._last_data = 0.0
+        # Written by the reader thread (one int store), read by stats() on the actor thread.
+        self.last_lag_ms: int | None = None
         self._reported = (0, 0)
         self._decode_log = LogLimiter()
         self._sink_log = LogLimiter()
@@ -169,7 +171,8 @@ class WsFeed(pykka.ThreadingActor):
 
     def stats(self) -> dict[str, Any]:
         """Counters for the supervisor's status and tests (asked with a timeout)."""
-        return {"feed": self.FEED, "connected": self._ws is not None, **self.counters}
+        return {"feed": self.FEED, "connected": self._ws is not None,
+                "lag_ms": self.last_lag_ms, **self.counters}
 
     # -- keep-alive and liveness (actor thread) ------------------------------------------------
 
@@ -390,11 +393,15 @@ class WsFeed(pykka.ThreadingActor):
                 if accept(m):
                     counters["messages"] += 1
                     emit(m)
-            if lag and msgs:
-                ev_ms = getattr(msgs[0], "ts_event_ms", 0)
-                if ev_ms:
-                    self._metrics.timing_ms("feed.ws_message_lag_ms",
-                                            ts // 1_000_000 - ev_ms, dim=self.FEED)
+            if msgs:
+                # Lag is measured here once per frame (not again downstream); snapshot history
+                # carries old venue times and says nothing about the lag.
+                first = msgs[0]
+                ev_ms = getattr(first, "ts_event_ms", 0)
+                if ev_ms and not getattr(first, "snapshot", False):
+                    self.last_lag_ms = ms = ts // 1_000_000 - ev_ms
+                    if lag:
+                        self._metrics.timing_ms("feed.ws_message_lag_ms", ms, dim=self.FEED)
 
     def _decode_failed(self, reason: str, detail: str) -> None:
         self.counters["decode_errors"] += 1

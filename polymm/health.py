@@ -44,6 +44,16 @@ def market_dims(markets: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
+def _lags(sup: Any) -> dict[str, float]:
+    """The last message lag each feed measured on its reader thread."""
+    out = {}
+    for name in ("market", "user", "price"):
+        stats = _ask(sup, f"{name}_feed", "stats") or {}
+        if stats.get("lag_ms") is not None:
+            out[name] = float(stats["lag_ms"])
+    return out
+
+
 def collect(sup: Any) -> dict[str, Any]:
     """The status view: feeds, lags, markets, orders, inventory, PnL, kill switch."""
     st = _ask(sup, "state", "status") or {}
@@ -58,7 +68,7 @@ def collect(sup: Any) -> dict[str, Any]:
                         "half_spread_pips": getattr(d, "half_spread_pips", None)})
     return {
         "mode": sup.config.mode,
-        "feeds": st.get("feeds", {}), "lags_ms": st.get("lags_ms", {}),
+        "feeds": st.get("feeds", {}), "lags_ms": _lags(sup),
         "markets": markets, "orders": om,
         "pnl_usd": st.get("pnl_usd"), "fills": st.get("fills"),
         "kill_switch": bool(st.get("kill_switch")) or bool(om.get("halted")),
