@@ -46,7 +46,10 @@ def _faults(h: Harness) -> dict[str, int]:
 
 
 def test_rest_faults_no_duplicates_no_unknown_orders_backoff_honoured(tmp_path):
-    overrides = {"order_manager.resolve_timeout_s": 6.0}
+    # The spells below fail every call on purpose; at those error rates the kill switch would
+    # (rightly) halt quoting, which is tested on its own. Here it is raised out of the way.
+    overrides = {"order_manager.resolve_timeout_s": 6.0, "risk.kill_error_rate": 1.0,
+                 "risk.kill_max_rejects": 100_000}
     with Harness(tmp_path, sim_args=["--faults", "rest10"], overrides=overrides) as h:
         with Sampler(h, interval=0.1, levels=True) as sampler:
             h.wait_quoting(timeout=40)
