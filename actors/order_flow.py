@@ -148,7 +148,11 @@ class OrderFlow:
     def _send_cancels(self, ids: Sequence[str], now_s: float, *, force: bool = False) -> None:
         now_ms = int(now_s * 1000)
         for batch in batches(list(ids), self._cancel_batch):
-            if not force and not self.backoff.allowed(CANCEL, now_s):
+            if force:
+                # Forced (shutdown) cancels skip the budget, never the venue's Retry-After.
+                if not self._cancel_window_open(self._clock() + SHUTDOWN_CANCEL_BUDGET_S):
+                    return
+            elif not self.backoff.allowed(CANCEL, now_s):
                 return
             if not self._cancel_bucket.try_take(len(batch), now_s) and not force:
                 logger.debug("order manager: cancel budget exhausted; deferring %d", len(batch))
@@ -407,13 +411,20 @@ class OrderFlow:
         ``Retry-After`` (else a doubling back-off) between tries: the last cancel-all must not
         be lost to one unlucky reply, nor hammer a venue that asked us to wait."""
         self._record({"op": "cancel_all", "reason": reason})
+        shutting = bool(getattr(self, "_shut_down", False))
         deadline = self._clock() + SHUTDOWN_CANCEL_BUDGET_S
         pause = 0.25
         while True:
+            if not self._cancel_window_open(deadline if shutting else None):
+                # Outside shutdown the halted pass cancels everything once the venue allows.
+                logger.warning("order manager: cancel-all (%s) deferred: the venue asked us to "
+                               "wait %.2f s", reason, self.backoff.until(CANCEL) - self._clock())
+                return False
             try:
                 reply = self._client.cancel_all()
                 break
             except VenueError as exc:
+                self._refused(CANCEL, exc, self._clock())
                 wait = exc.retry_after_s if exc.retry_after_s is not None else pause
                 pause = min(pause * 2, 4.0)
                 retry = (getattr(self, "_shut_down", False) and transient_refusal(exc)
@@ -429,6 +440,17 @@ class OrderFlow:
         now_s = self._clock()
         self._cancel_bucket.debit(1 + len((reply or {}).get("canceled") or []), now_s)
         self._apply_cancel_reply(reply, list(self._strays))
+        return True
+
+    def _cancel_window_open(self, deadline: float | None) -> bool:
+        """Whether a cancel may go now without breaking a ``Retry-After`` the venue set. With a
+        ``deadline`` (shutdown only) the window is waited out if it ends before the deadline."""
+        wait = self.backoff.until(CANCEL) - self._clock()
+        if wait <= 0:
+            return True
+        if deadline is None or self._clock() + wait > deadline:
+            return False
+        threading.Event().wait(wait)  # shutdown only: bounded by the deadline
         return True
 
     def _new_strays(self, ids: Sequence[str]) -> None:
