@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from actors.order_venue import MarketInfo, blocked_ops, classify, transient_refusal
+from actors.order_venue import MarketInfo, blocked_ops, classify
 from messages import (
     ConditionId,
     DesiredQuote,
@@ -91,6 +90,9 @@ class OrderFlow:
     _posted: int
     _canceled: int
     _rejects: Counter[str]
+    # Provided by ``OrderShutdown`` (actors/order_shutdown.py).
+    _cancel_all: Callable[[str], bool]
+    _cancel_window_open: Callable[[float | None], bool]
 
     # -- the pass --------------------------------------------------------------------------
 
@@ -404,54 +406,6 @@ class OrderFlow:
         self._halted = reason
         self._gauge("risk.kill_switch", 1)
         self._cancel_all(reason)
-
-    def _cancel_all(self, reason: str) -> bool:
-        """``DELETE /cancel-all``. While shutting down, a transient refusal (425, 429, 5xx, no
-        reply) is retried for up to ``SHUTDOWN_CANCEL_BUDGET_S``, waiting the venue's
-        ``Retry-After`` (else a doubling back-off) between tries: the last cancel-all must not
-        be lost to one unlucky reply, nor hammer a venue that asked us to wait."""
-        self._record({"op": "cancel_all", "reason": reason})
-        shutting = bool(getattr(self, "_shut_down", False))
-        deadline = self._clock() + SHUTDOWN_CANCEL_BUDGET_S
-        pause = 0.25
-        while True:
-            if not self._cancel_window_open(deadline if shutting else None):
-                # Outside shutdown the halted pass cancels everything once the venue allows.
-                logger.warning("order manager: cancel-all (%s) deferred: the venue asked us to "
-                               "wait %.2f s", reason, self.backoff.until(CANCEL) - self._clock())
-                return False
-            try:
-                reply = self._client.cancel_all()
-                break
-            except VenueError as exc:
-                self._refused(CANCEL, exc, self._clock())
-                wait = exc.retry_after_s if exc.retry_after_s is not None else pause
-                pause = min(pause * 2, 4.0)
-                retry = (getattr(self, "_shut_down", False) and transient_refusal(exc)
-                         and self._clock() + wait < deadline)
-                if not retry:
-                    logger.error("order manager: cancel-all (%s) failed: %s", reason, exc)
-                    return False
-                logger.warning("order manager: cancel-all (%s) refused (%s); retrying in "
-                               "%.2f s", reason, exc.status, wait)
-                # Shutdown only: the actor has nothing else to do, and the supervisor's ask
-                # has a longer timeout than the budget.
-                threading.Event().wait(wait)
-        now_s = self._clock()
-        self._cancel_bucket.debit(1 + len((reply or {}).get("canceled") or []), now_s)
-        self._apply_cancel_reply(reply, list(self._strays))
-        return True
-
-    def _cancel_window_open(self, deadline: float | None) -> bool:
-        """Whether a cancel may go now without breaking a ``Retry-After`` the venue set. With a
-        ``deadline`` (shutdown only) the window is waited out if it ends before the deadline."""
-        wait = self.backoff.until(CANCEL) - self._clock()
-        if wait <= 0:
-            return True
-        if deadline is None or self._clock() + wait > deadline:
-            return False
-        threading.Event().wait(wait)  # shutdown only: bounded by the deadline
-        return True
 
     def _new_strays(self, ids: Sequence[str]) -> None:
         if ids:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,7 +19,8 @@ from typing import Any
 
 import pykka
 
-from actors.order_flow import OrderFlow, Quote
+from actors.order_flow import Quote
+from actors.order_shutdown import OrderShutdown
 from actors.order_venue import (
     MarketInfo,
     expected_heartbeat_id,
@@ -53,14 +53,12 @@ from trading.rate_budget import Backoff, TokenBucket
 from trading.risk import KillSwitch as KillMonitor
 from venue.orders import exchange_for
 
-SHUTDOWN_READ_ATTEMPTS = 5
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_S = 0.5
-MAX_LOOKUPS_PER_PASS = 20
 
 
-class OrderManager(OrderFlow, pykka.ThreadingActor):
+class OrderManager(OrderShutdown, pykka.ThreadingActor):
     """Owns our orders at the venue: the tracker, signer, REST client, rate budgets, back-off,
     kill switch and the dead-man heartbeat.
 
@@ -215,37 +213,6 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
             "heartbeat_errors": self._heartbeat_errors, "halted": self._halted or "",
         }
 
-    def shutdown(self) -> dict[str, Any]:
-        """Stop posting, cancel everything at the venue, and read back what is still open."""
-        self._halted = self._halted or "shutdown"
-        self._shut_down = True
-        self._stop_tickers()
-        if not self._cancel_all("shutdown"):
-            self._cancel_all("shutdown (retry)")
-        left = -1
-        # One failed read must not report "unknown": retry transient failures for a few
-        # seconds (shutdown only; the actor has nothing else to do by now).
-        for attempt in range(SHUTDOWN_READ_ATTEMPTS):
-            try:
-                remaining = remote_orders(self._client.open_orders())
-                if remaining:
-                    self._send_cancels([r.order_id for r in remaining], self._clock(),
-                                       force=True)
-                    remaining = remote_orders(self._client.open_orders())
-                for tr in self.tracker.reconcile(remaining, self._now_ms()).transitions:
-                    self._on_transition(tr)
-                left = len(remaining)
-                break
-            except VenueError as exc:
-                logger.warning("order manager: reading open orders at shutdown failed "
-                               "(attempt %d): %s", attempt + 1, exc)
-                wait = min(2.0, exc.retry_after_s or 0.5 * (attempt + 1))
-                threading.Event().wait(wait)  # shutdown only: bounded back-off
-        if left < 0:
-            logger.error("order manager: could not read open orders at shutdown")
-        logger.info("order manager: shut down, %d orders still open at the venue", left)
-        return {"open_orders_after_shutdown": left, "stats": self.stats()}
-
     # -- inputs ----------------------------------------------------------------------------
 
     def on_slot_ready(self) -> None:
@@ -389,17 +356,7 @@ class OrderManager(OrderFlow, pykka.ThreadingActor):
                            self._params.user_ack_timeout_s)
             self._user_feed_stale(f"{late} acknowledged orders without a user event")
         now_ms = int(now_s * 1000)
-        for oid in self.tracker.due_checks(now_ms)[:MAX_LOOKUPS_PER_PASS]:
-            try:
-                doc = self._client.get_order(oid)
-                found = remote_orders([doc]) if doc else []
-            except VenueError as exc:
-                logger.debug("order manager: lookup of %s failed: %s", oid[:12], exc)
-                self.tracker.check_failed(oid, now_ms)
-                continue
-            tr = self.tracker.resolve(oid, found[0] if found else None, now_ms)
-            if tr is not None:
-                self._on_transition(tr)
+        self._look_up(self.tracker.due_checks(now_ms), now_ms)
         counts = self.tracker.counts()
         self._gauge("orders.open", sum(counts[s.value] for s in OPEN))
         self._gauge("orders.rate_budget_remaining", self._order_bucket.remaining(now_s), "order")

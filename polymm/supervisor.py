@@ -331,9 +331,10 @@ class Supervisor:
         for name in ("discovery", "price_feed", "market_feed"):
             self._stop(name)
         om = refs.get("order_manager")
+        from actors.order_shutdown import SHUTDOWN_ASK_TIMEOUT_S
         if om is not None and om.is_alive():
             try:
-                result.update(om.proxy().shutdown().get(timeout=30.0))
+                result.update(om.proxy().shutdown().get(timeout=SHUTDOWN_ASK_TIMEOUT_S))
             except Exception as exc:
                 logger.error("supervisor: order manager shutdown failed: %s", exc)
                 result["error"] = str(exc)

@@ -360,6 +360,78 @@ def test_shutdown_cancels_all_and_reports_zero_open(env):
     assert env.client.count("post_orders") == 1
 
 
+def _unknown_post(env: Env, *, placed: bool) -> str:
+    env.client.post_errors = [OutcomeUnknown("read timed out")]
+    env.client.place_on_error = placed
+    stats = env.desire([q(4500)])
+    assert stats["unknown_outcome"] == 1
+    return str(env.log.ops("post")[0]["orders"][0]["id"])
+
+
+def test_shutdown_settles_an_unknown_post_that_rested_and_was_canceled(env):
+    env.start()
+    oid = _unknown_post(env, placed=True)
+    result = env.proxy.shutdown().get(timeout=TIMEOUT)
+    stats = result["stats"]
+    assert result["open_orders_after_shutdown"] == 0
+    # The cancel-all reply names it: that settles it, no look-up needed.
+    assert env.client.orders[oid]["status"] == "CANCELED"
+    assert stats["unknown_outcome"] == 0 and stats["unknown_resolved"] == 1
+
+
+def test_shutdown_cancels_an_unknown_post_that_lands_after_the_cancel_all(env):
+    env.start()
+    oid = _unknown_post(env, placed=False)
+    late_env = env.client.posted_bodies[0][0]
+    real_cancel_all = env.client.cancel_all
+
+    def cancel_all_then_land() -> dict[str, Any]:
+        reply = real_cancel_all()
+        with env.client._lock:  # the POST the venue was still processing lands now
+            _, doc = env.client._place(late_env)
+            env.client.orders[oid] = env.client.open[oid] = doc
+        return reply
+
+    env.client.cancel_all = cancel_all_then_land  # type: ignore[method-assign]
+    result = env.proxy.shutdown().get(timeout=TIMEOUT)
+    assert env.client.open == {}
+    assert ("cancel_orders", [oid]) in env.client.calls
+    assert result["open_orders_after_shutdown"] == 0
+    assert result["stats"]["unknown_outcome"] == 0
+
+
+def test_shutdown_concludes_not_placed_once_the_resolve_window_has_passed(env):
+    class Ticking(Clock):
+        def __call__(self) -> float:
+            self.t += 1.0
+            return self.t
+
+    env.clock = Ticking()
+    env.start(params=OrderParams(resolve_timeout_s=0.5))
+    oid = _unknown_post(env, placed=False)
+    result = env.proxy.shutdown().get(timeout=TIMEOUT)
+    assert ("get_order", oid) in env.client.calls
+    assert result["stats"]["unknown_outcome"] == 0 and result["stats"]["unknown_resolved"] == 1
+
+
+def test_shutdown_reports_an_outcome_it_could_not_settle(env):
+    env.start(params=OrderParams(resolve_timeout_s=0.5))
+    oid = _unknown_post(env, placed=False)
+
+    def failing_lookup(order_id: str) -> None:
+        env.client.calls.append(("get_order", order_id))
+        raise VenueError("Internal Server Error", status=500)
+
+    env.client.get_order = failing_lookup  # type: ignore[method-assign]
+    result = env.proxy.shutdown().get(timeout=TIMEOUT)  # bounded: 0.5 s window + 1 s
+    assert result["open_orders_after_shutdown"] == 0
+    assert env.client.count("get_order") >= 1
+    assert result["stats"]["unknown_outcome"] == 1 and result["stats"]["unknown_resolved"] == 0
+    assert env.client.calls[-1][0] == "open_orders"
+    assert oid  # the order is reported, never re-sent
+    assert env.client.count("post_orders") == 1
+
+
 def test_on_failure_cancels_all(env):
     env.start()
     env.desire([q(4500)])

@@ -226,6 +226,8 @@ class OrderTracker:
         if o.state is state and not changes:
             return None
         new = dataclasses.replace(o, state=state, **changes)  # type: ignore[arg-type]
+        if o.state is OrderState.UNKNOWN and state is not OrderState.UNKNOWN:
+            self.unknown_resolved += 1  # whatever settled it: an event, a look-up, a reply
         if state in TERMINAL:
             self._orders.pop(o.order_id, None)
             self._trade_matched.pop(o.order_id, None)
@@ -236,17 +238,12 @@ class OrderTracker:
             self._orders[o.order_id] = new
         return None if o.state is state else Transition(order=new, old=o.state, reason=reason)
 
-    def _resolved(self, o: TrackedOrder) -> None:
-        if o.state is OrderState.UNKNOWN:
-            self.unknown_resolved += 1
-
     def _apply_remote(self, o: TrackedOrder, status: str, matched: int, now_ms: int,
                       reason: str, *, authoritative: bool = False) -> Transition | None:
         """Move ``o`` to what the venue says: ``status`` (CANCELED, MATCHED, LIVE, or anything
         else for "placed, state unchanged") and the matched size. Only an ``authoritative``
         LIVE (a lookup or the open-orders list) undoes an unconfirmed cancel: an order event
         may predate the cancel."""
-        self._resolved(o)
         matched = max(matched, o.matched_micro)
         status = status.upper()
         if status in ("CANCELED", "CANCELLED", "CANCELED_MARKET_RESOLVED"):
@@ -280,7 +277,6 @@ class OrderTracker:
         o = self._orders.get(_key(order_id))
         if o is None or o.state not in IN_FLIGHT:
             return None
-        self._resolved(o)
         if status.lower() == "matched":
             return self._set(o, OrderState.FILLED, "matched on post", matched_micro=o.size_micro)
         return self._set(o, OrderState.LIVE, status, placed_ms=now_ms)
@@ -445,8 +441,7 @@ class OrderTracker:
             return self._set(o, OrderState.CANCELED, "not found at the venue")
         if o.state is OrderState.UNKNOWN:
             if now_ms >= o.unknown_ms + self.resolve_timeout_ms:
-                self._resolved(o)
-                return self._set(o, OrderState.NOT_PLACED, "not found at the venue")
+                        return self._set(o, OrderState.NOT_PLACED, "not found at the venue")
             self._set(o, o.state, next_check_ms=now_ms + self.check_interval_ms)
         return None
 
