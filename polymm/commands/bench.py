@@ -19,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"scenarios to run (default all): {', '.join(SCENARIOS)}")
     p.add_argument("--json", action="store_true", help="one JSON object per line only")
     p.add_argument("--repeats", type=int, default=5, help="runs per figure (median, min, max)")
+    p.add_argument("--profile", metavar="DIR", default=None,
+                   help="run each scenario under py-spy (every thread) and print where the CPU "
+                        "time went; folded stacks are written to DIR/<scenario>.folded")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
                           f"choose from {', '.join(SCENARIOS)}")
     if args.repeats < 1:
         raise PolymmError(f"--repeats: expected >= 1, got {args.repeats}")
+    if args.profile is not None:
+        return _profile(names, args)
     failed = 0
     for name in names:
         module = importlib.import_module(f"bench.{name}")
@@ -44,6 +49,26 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(table(obj, getattr(module, "TARGETS", {})), file=sys.stderr, flush=True)
     return 1 if failed else 0
+
+
+def _profile(names: list[str], args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bench.profile import profile
+
+    for name in names:
+        obj = profile(name, args.repeats, Path(args.profile))
+        print(json.dumps(obj), flush=True)
+        if not args.json:
+            rows = [f"== {obj['scenario']}: {obj['samples']} samples, {obj['folded']}",
+                    "  own time:"]
+            rows += [f"    {pct:5.1f} %  {fn}" for fn, pct in obj["own_pct"]]
+            rows.append("  by thread:")
+            rows += [f"    {pct:5.1f} %  {fn}" for fn, pct in obj["threads_pct"]]
+            rows.append("  inclusive:")
+            rows += [f"    {pct:5.1f} %  {fn}" for fn, pct in obj["inclusive_pct"]]
+            print("\n".join(rows), file=sys.stderr, flush=True)
+    return 0
 
 
 def table(obj: dict[str, Any], targets: dict[str, str]) -> str:
