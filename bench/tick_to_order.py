@@ -168,6 +168,7 @@ def _drive(sup: BenchSupervisor, mover: Any, triggers: list[tuple[str, bytes]],
     rows: list[tuple[int, list[int]]] = []
     msgs0, t0 = sup.feed_messages(), time.perf_counter()
     cpu0, sim0 = _cpu_s(None), _cpu_s(sim_pid)
+    sys0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     for b in range(blocks):
         trace.enable()
         for h, body in triggers[b * CYCLES:(b + 1) * CYCLES]:
@@ -184,6 +185,8 @@ def _drive(sup: BenchSupervisor, mover: Any, triggers: list[tuple[str, bytes]],
     msgs = sup.feed_messages() - msgs0
     return {"samples": samples, "rows": rows, "feed_msgs_per_s": msgs / elapsed,
             "bot_cpu_pct": (_cpu_s(None) - cpu0) / elapsed * 100,
+            "bot_sys_pct": (resource.getrusage(resource.RUSAGE_SELF).ru_stime - sys0)
+            / elapsed * 100,
             "sim_cpu_pct": (_cpu_s(sim_pid) - sim0) / elapsed * 100, "om": sup.om_stats()}
 
 
@@ -218,6 +221,8 @@ def _summarise(res: Result, run: dict[str, Any], prefix: str) -> None:
     res.set(f"{prefix}samples", len(pooled))
     res.set(f"{prefix}stray_recancels", run["stray_recancels"])
     res.set(f"{prefix}bot_cpu_pct", round(run["bot_cpu_pct"], 1))
+    # Of which in the kernel: thread wake-ups (futex), socket calls, file writes.
+    res.set(f"{prefix}bot_sys_pct", round(run["bot_sys_pct"], 1))
     res.set(f"{prefix}sim_cpu_pct", round(run["sim_cpu_pct"], 1))
 
 
