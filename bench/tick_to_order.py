@@ -7,8 +7,10 @@ strategy (quotes follow the book's mid, so a book move causes orders determinist
 The benchmark first takes every noise order off that book and lays its own top (a second
 account's BUY Up at 0.40 and BUY Down at 0.40, i.e. an Up ask at 0.60); the bot's quotes
 (half spread 0.15) rest below it, so they never move the top themselves. Then the second
-account alternately posts and cancels a BUY Up at 0.46, every ``ACTION_S``: each action moves
-both mids, and the bot replaces both quotes (cancels first, then one ``POST /orders``).
+account alternately posts and cancels a BUY Up at 0.46, every ``ACTION_S``, from a process of
+its own (``bench.mover``: in the bot's process its REST replies would compete for the GIL with
+the very path being timed): each action moves both mids, and the bot replaces both quotes
+(cancels first, then one ``POST /orders``).
 
 The time of a path runs from the moving frame's ``ts_recv_ns`` (taken on the market feed's
 reader thread) to ``ClobClient.last_send_ns`` of the post (taken right before the request's
@@ -49,6 +51,7 @@ from bench.harness import (
     start_sim,
     wait_until,
 )
+from bench.mover import Mover
 from polymm import trace
 from polymm.config import load_config
 from polymm.metrics import Metrics
@@ -129,7 +132,11 @@ def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_I
                        "the bot did not quote both outcomes")
             triggers = order_bodies(mover, market, blocks * CYCLES, price_pips=4600,
                                     size_micro=10_000_000)
-            out = _drive(bot, mover, triggers, blocks, sim.pid)
+            mover_proc = Mover(sim.base_url, mover.signer.address, mover.creds)
+            try:
+                out = _drive(bot, mover_proc, triggers, blocks, sim.pid)
+            finally:
+                mover_proc.close()
             bot.shutdown()
             sup = None
         out["stray_recancels"] = strays.count
@@ -161,9 +168,10 @@ def _cpu_s(pid: int | None) -> float:
         return float("nan")
 
 
-def _drive(sup: BenchSupervisor, mover: Any, triggers: list[tuple[str, bytes]],
+def _drive(sup: BenchSupervisor, mover: Mover, triggers: list[tuple[str, bytes]],
            blocks: int, sim_pid: int | None) -> dict[str, Any]:
     pause = threading.Event()
+    errors = 0
     samples: list[list[float]] = []
     rows: list[tuple[int, list[int]]] = []
     msgs0, t0 = sup.feed_messages(), time.perf_counter()
@@ -171,12 +179,9 @@ def _drive(sup: BenchSupervisor, mover: Any, triggers: list[tuple[str, bytes]],
     sys0 = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     for b in range(blocks):
         trace.enable()
-        for h, body in triggers[b * CYCLES:(b + 1) * CYCLES]:
-            mover.client.post_order(body)
-            pause.wait(ACTION_S)  # pacing the trigger, not synchronising
-            mover.client.cancel_order(h)
-            pause.wait(ACTION_S)
-        pause.wait(_SETTLE_S)
+        block = triggers[b * CYCLES:(b + 1) * CYCLES]
+        errors += mover.run(block, ACTION_S, timeout_s=60 + 4 * ACTION_S * len(block))
+        pause.wait(_SETTLE_S)  # late paths of the block reach the venue
         trace.disable()
         paths = trace.paths(trace.records())
         samples.append([(row[trace.SEND] - c) / 1e3 for c, row in paths.items()])
@@ -187,7 +192,8 @@ def _drive(sup: BenchSupervisor, mover: Any, triggers: list[tuple[str, bytes]],
             "bot_cpu_pct": (_cpu_s(None) - cpu0) / elapsed * 100,
             "bot_sys_pct": (resource.getrusage(resource.RUSAGE_SELF).ru_stime - sys0)
             / elapsed * 100,
-            "sim_cpu_pct": (_cpu_s(sim_pid) - sim0) / elapsed * 100, "om": sup.om_stats()}
+            "sim_cpu_pct": (_cpu_s(sim_pid) - sim0) / elapsed * 100, "om": sup.om_stats(),
+            "mover_errors": errors}
 
 
 def _stage_table(rows: list[tuple[int, list[int]]]) -> dict[str, dict[str, float]]:
@@ -220,6 +226,7 @@ def _summarise(res: Result, run: dict[str, Any], prefix: str) -> None:
     res.set(f"{prefix}p50_us_excl_cancel", round(pct(_excl_cancel(run["rows"]), 0.5), 1))
     res.set(f"{prefix}samples", len(pooled))
     res.set(f"{prefix}stray_recancels", run["stray_recancels"])
+    res.set(f"{prefix}mover_errors", run["mover_errors"])
     res.set(f"{prefix}bot_cpu_pct", round(run["bot_cpu_pct"], 1))
     # Of which in the kernel: thread wake-ups (futex), socket calls, file writes.
     res.set(f"{prefix}bot_sys_pct", round(run["bot_sys_pct"], 1))
