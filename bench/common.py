@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,6 +43,22 @@ def machine() -> str:
     """A short description of where the figures were measured."""
     return (f"{platform.python_implementation()} {platform.python_version()}, "
             f"{os.cpu_count()} cpu, {platform.machine()}")
+
+
+def calibration_ms() -> float:
+    """Milliseconds a fixed pure-Python loop takes here, best of three.
+
+    This VM's speed swings by up to 2x within seconds (the same loop: 106–198 ms); printed next
+    to every scenario's figures, it says whether they were taken in a slow spell.
+    """
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        s = 0
+        for i in range(1_000_000):
+            s += i
+        best = min(best, time.perf_counter() - t0)
+    return round(best * 1e3, 1)
 
 
 def repeat(fn: Callable[[], float], repeats: int) -> list[float]:

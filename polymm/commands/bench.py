@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from bench.common import calibration_ms
 from polymm.errors import PolymmError
 
 HELP = "run benchmark scenarios and print their figures"
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for name in names:
         module = importlib.import_module(f"bench.{name}")
+        calib_before = calibration_ms()
         try:
             result = module.measure(args.repeats)
         except Exception as exc:  # one broken scenario must not hide the others' figures
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
                   flush=True)
             continue
         obj = result.as_json()
+        # The machine's speed around this scenario (a fixed loop, ms; lower is faster).
+        obj["calibration_ms"] = [calib_before, calibration_ms()]
         print(json.dumps(obj), flush=True)
         if not args.json:
             print(table(obj, getattr(module, "TARGETS", {})), file=sys.stderr, flush=True)
@@ -73,9 +77,11 @@ def _profile(names: list[str], args: argparse.Namespace) -> int:
 
 def table(obj: dict[str, Any], targets: dict[str, str]) -> str:
     spread = obj.get("spread", {})
-    rows = [f"== {obj['scenario']} ({obj.get('machine', '')})"]
+    calib = obj.get("calibration_ms")
+    speed = f"; speed check {calib[0]} / {calib[1]} ms before / after" if calib else ""
+    rows = [f"== {obj['scenario']} ({obj.get('machine', '')}{speed})"]
     for key, value in obj.items():
-        if key in ("scenario", "spread", "machine"):
+        if key in ("scenario", "spread", "machine", "calibration_ms"):
             continue
         lo_hi = spread.get(key)
         rng = f"  [{lo_hi[0]} .. {lo_hi[1]}]" if lo_hi else ""
