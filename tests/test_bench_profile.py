@@ -17,13 +17,15 @@ FOLDED = [
     "<module> (bin/polymm:28);run (bench/sign.py:41);sign (venue/orders.py:125) 2\n",
     "<module> (bin/polymm:28);run (bench/sign.py:44);digest (venue/eip712.py:80) 2\n",
     "_bootstrap (threading.py:995);Thread.run (threading.py:975);_loop (actors/x.py:9) 10\n",
+    "_bootstrap (threading.py:995);Thread.run (threading.py:975);Condition.wait "
+    "(threading.py:320) 80\n",
     "not a folded line\n",
 ]
 
 
 def test_summarize_counts_functions_not_lines() -> None:
     s = summarize(FOLDED, top=10)
-    assert s["samples"] == 20
+    assert s["samples"] == 20 and s["waiting_pct"] == 80.0
     assert s["own_pct"] == [["_loop (actors/x.py)", 50.0], ["sign (venue/orders.py)", 40.0],
                             ["digest (venue/eip712.py)", 10.0]]
     inclusive = dict((name, pct) for name, pct in s["inclusive_pct"])
@@ -33,8 +35,8 @@ def test_summarize_counts_functions_not_lines() -> None:
 
 
 def test_summarize_of_nothing_is_empty() -> None:
-    assert summarize([]) == {"samples": 0, "own_pct": [], "inclusive_pct": [],
-                             "threads_pct": []}
+    assert summarize([]) == {"samples": 0, "waiting_pct": 0.0, "own_pct": [],
+                             "inclusive_pct": [], "threads_pct": []}
 
 
 def test_profiled_decode_run_writes_folded_stacks_and_a_summary(tmp_path: Path) -> None:

@@ -64,7 +64,8 @@ def _profile(names: list[str], args: argparse.Namespace) -> int:
         obj = profile(name, args.repeats, Path(args.profile))
         print(json.dumps(obj), flush=True)
         if not args.json:
-            rows = [f"== {obj['scenario']}: {obj['samples']} samples, {obj['folded']}",
+            rows = [f"== {obj['scenario']}: {obj['samples']} running samples "
+                    f"({obj['waiting_pct']} % of all were waiting), {obj['folded']}",
                     "  own time:"]
             rows += [f"    {pct:5.1f} %  {fn}" for fn, pct in obj["own_pct"]]
             rows.append("  by thread:")
