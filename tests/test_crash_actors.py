@@ -11,7 +11,7 @@ dies; and never hang (``pytest-timeout`` and bounded waits turn a hang into a fa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from polymm.config import load_config
 from polymm.supervisor import Supervisor
 from polymm.wiring import build_venue
 from sim.process import SimProcess
+from tests.e2e import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,16 +35,6 @@ ACTOR_CLASSES = {"market_feed": MarketFeed, "user_feed": UserFeed,
 
 class Crash:
     """A message whose handler raises (patched in per test)."""
-
-
-def wait_until(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    tick = threading.Event()
-    for _ in range(int(timeout / 0.1)):
-        value = pred()
-        if value:
-            return value
-        tick.wait(0.1)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -32,26 +30,12 @@ from polymm.journal import read_journal
 from polymm.redact import SELF
 from polymm.wiring import our_trades
 from sim.process import SimProcess
+from tests.e2e import wait_until
 from venue.rest import ClobClient
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0x" + "5a" * 32  # a dummy key that only ever signs for the simulated venue
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def wait_until(pred: Callable[[], Any], timeout: float, what: str,
-               every_s: float = 0.2) -> Any:
-    """Poll ``pred`` until it returns something truthy; fail after ``timeout`` seconds."""
-    tick = threading.Event()
-    waited = 0.0
-    while True:
-        value = pred()
-        if value:
-            return value
-        if waited >= timeout:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        tick.wait(every_s)
-        waited += every_s
 
 
 def bot_cmd(url: str, tmp: Path, name: str, duration: float) -> list[str]:

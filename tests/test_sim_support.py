@@ -7,7 +7,6 @@ cross-check the bot's signing and HMAC against the simulator's independent imple
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from coincurve import PrivateKey
 
 from messages.ids import Side
 from sim.process import SimProcess
+from tests.e2e import wait_until as e2e_wait_until
 from venue.auth import ApiCreds, l1_headers, l2_headers
 from venue.orders import (
     BUY,
@@ -170,13 +170,5 @@ class Socket:
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 10, interval: float = 0.05) -> Any:
-    """Poll ``check`` until it returns something truthy (bounded)."""
-    deadline = time.monotonic() + timeout
-    event = threading.Event()
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        event.wait(interval)
+    """Poll ``check`` until it returns something truthy (bounded): ``tests.e2e.wait_until``."""
+    return e2e_wait_until(check, timeout, "condition met", interval)
