@@ -94,19 +94,26 @@ class Admin:
             raise refuse(400, f"channel(s) expected, one of {', '.join(CHANNELS)}")
         return [str(c) for c in chans]
 
-    async def drop(self, request: web.Request) -> web.Response:
-        """``{"channel" | "channels": [...], "outage_s": 0}``: drop every socket of those
-        channels now (TCP abort, no close frame) and refuse reconnects for ``outage_s``."""
-        req = orjson.loads(await request.read())
+    def _each_live_conn(self, req: dict[str, Any], act: Callable[[Any], None],
+                        fault: str) -> dict[str, int]:
+        """Refuse new connections on the request's channels for ``outage_s``, apply ``act`` to
+        each live socket of them, count ``fault``; returns sockets affected per channel."""
         outage = float(req.get("outage_s", 0) or 0)
-        dropped: dict[str, int] = {}
+        done: dict[str, int] = {}
         for ch in self._channels(req):
             self.hub.refuse(ch, outage)
             conns = [c for c in self.hub.conns[ch] if not c.dead]
             for c in conns:
-                self.hub.drop(c)
-            self.stats.faults["socket_drop"] += len(conns)
-            dropped[ch] = len(conns)
+                act(c)
+            self.stats.faults[fault] += len(conns)
+            done[ch] = len(conns)
+        return done
+
+    async def drop(self, request: web.Request) -> web.Response:
+        """``{"channel" | "channels": [...], "outage_s": 0}``: drop every socket of those
+        channels now (TCP abort, no close frame) and refuse reconnects for ``outage_s``."""
+        req = orjson.loads(await request.read())
+        dropped = self._each_live_conn(req, self.hub.drop, "socket_drop")
         return web.json_response({"dropped": dropped})
 
     async def freeze(self, request: web.Request) -> web.Response:
@@ -115,15 +122,8 @@ class Admin:
         refuse new connections on them for ``outage_s``."""
         req = orjson.loads(await request.read())
         seconds = float(req.get("seconds", 5))
-        outage = float(req.get("outage_s", 0) or 0)
-        frozen: dict[str, int] = {}
-        for ch in self._channels(req):
-            self.hub.refuse(ch, outage)
-            conns = [c for c in self.hub.conns[ch] if not c.dead]
-            for c in conns:
-                self.hub.freeze(c, seconds)
-            self.stats.faults["socket_freeze"] += len(conns)
-            frozen[ch] = len(conns)
+        frozen = self._each_live_conn(req, lambda c: self.hub.freeze(c, seconds),
+                                      "socket_freeze")
         return web.json_response({"frozen": frozen})
 
     async def orders(self, request: web.Request) -> web.Response:
