@@ -44,6 +44,7 @@ SIZE_STEP_MICRO = 10_000  # the venue takes sizes in whole hundredths of a share
 TICK_REFRESH_MIN_S = 5.0
 SHUTDOWN_CANCEL_BUDGET_S = 10.0
 Quote = tuple[TokenId, Side, int, int]
+_Started = tuple[Any, tuple[str, ...], int]  # (the client's pending call, its ids, t0 ns)
 # Refusals that say nothing about the quote itself: it may be sent again once allowed. Any
 # other refusal holds the quote back until the next desired quotes re-price it.
 _TRANSIENT = frozenset({RejectReason.RATE_LIMITED, RejectReason.TOO_EARLY,
@@ -97,18 +98,43 @@ class OrderFlow:
     # -- the pass --------------------------------------------------------------------------
 
     def run_pass(self) -> None:
-        """Diff → cancels → diff → risk → sign → post."""
+        """Diff → cancels → (pipelined: diff → risk → sign → post →) cancel replies → diff →
+        risk → sign → post.
+
+        With ``pipeline_replace`` (and cancels that fit one request) the cancels are written,
+        not waited for: the replacements are posted at once on the other connection, counted
+        against the risk limits together with the orders being canceled, and the cancels'
+        reply is read afterwards. Whatever could not go that way (risk trims, a replacement
+        that could trade with a canceling order) is posted after the reply, as without it.
+        """
         now_s = self._clock()
         diff = self._diff()
         cause_ns = self._desired.cause_recv_ns if trace.enabled and self._desired else 0
         if cause_ns:
             trace.mark(trace.DIFF, cause_ns)
         cancels = sorted(self._strays | set(diff.cancels))
-        if cancels:
+        if cancels and self._params.pipeline_replace and len(cancels) <= self._cancel_batch:
+            started = self._begin_cancels(cancels, now_s)
+            if started is not None:
+                if cause_ns:
+                    trace.mark(trace.CANCEL, cause_ns)
+                try:
+                    self._post_pass(self._diff(post_behind=True), now_s, behind=True)
+                finally:
+                    self._finish_cancels(started, now_s)
+                self._post_pass(self._diff(), now_s)
+                return
+        elif cancels:
             self._send_cancels(cancels, now_s)
+        if cancels:
             if cause_ns:
                 trace.mark(trace.CANCEL, cause_ns)
             diff = self._diff()
+        self._post_pass(diff, now_s)
+
+    def _post_pass(self, diff: DiffResult, now_s: float, *, behind: bool = False) -> None:
+        """Risk → sign → post for the diff's posts. ``behind``: cancels are in flight; a post
+        the risk check trims waits for their reply (the next diff) instead of being refused."""
         if self._halted is not None or not self.backoff.allowed(POST, now_s):
             return
         posts = [q for q in diff.posts
@@ -124,12 +150,16 @@ class OrderFlow:
         if self._log is not None:
             self._record(risk_record(posts, positions, live, in_flight, per_market, min_sizes,
                                      risk))
-        for q, why in risk.dropped:
-            self._incr("risk.trims", dim=why)
-            self._reject_local(q, RejectReason.RISK, why)
+        if behind:
+            if risk.dropped:
+                self._incr("orders.replace_waits", len(risk.dropped))
+        else:
+            for q, why in risk.dropped:
+                self._incr("risk.trims", dim=why)
+                self._reject_local(q, RejectReason.RISK, why)
         self._send_posts(risk.accepted, now_s)
 
-    def _diff(self) -> DiffResult:
+    def _diff(self, *, post_behind: bool = False) -> DiffResult:
         t0 = time.perf_counter_ns()
         d = self._desired
         if d is None or self._halted is not None:
@@ -140,11 +170,13 @@ class OrderFlow:
             quotes = tuple(q for q in d.quotes if q.condition_id in managed)
         t = self.tracker
         live, pending, in_flight = t.live_orders(), t.pending_cancels(), t.in_flight_posts()
-        result = diff_orders(quotes, live, pending, in_flight, self._params, managed, self._ticks)
+        result = diff_orders(quotes, live, pending, in_flight, self._params, managed, self._ticks,
+                             post_behind_cancels=post_behind)
         self._timing("orders.diff_ms", (time.perf_counter_ns() - t0) / 1e6)
         if self._log is not None and (result.cancels or result.posts):
             self._record(diff_record(d.seq if d is not None else -1, quotes, live, pending,
-                                     in_flight, managed, self._ticks, result))
+                                     in_flight, managed, self._ticks, result,
+                                     post_behind=post_behind))
         return result
 
     def _send_cancels(self, ids: Sequence[str], now_s: float, *, force: bool = False) -> None:
@@ -154,30 +186,73 @@ class OrderFlow:
                 # Forced (shutdown) cancels skip the budget, never the venue's Retry-After.
                 if not self._cancel_window_open(self._clock() + SHUTDOWN_CANCEL_BUDGET_S):
                     return
-            elif not self.backoff.allowed(CANCEL, now_s):
+                self._cancel_bucket.try_take(len(batch), now_s)  # spent, even when empty
+            elif not self._cancel_allowed(batch, now_s):
                 return
-            if not self._cancel_bucket.try_take(len(batch), now_s) and not force:
-                logger.debug("order manager: cancel budget exhausted; deferring %d", len(batch))
-                return
-            self.tracker.cancel_sent(batch, now_ms)
-            self._record({"op": "cancel", "ids": list(batch)})
-            self._timing("orders.batch_size", len(batch), "cancel")
+            self._cancel_sending(batch, now_ms)
             t0 = time.perf_counter_ns()
             try:
                 reply = self._client.cancel_orders(list(batch))
-            except OutcomeUnknown as exc:
-                logger.warning("order manager: cancel of %d orders timed out: %s", len(batch),
-                               exc)
-                continue
             except VenueError as exc:
-                self.tracker.cancel_failed(batch)
-                self._refused(CANCEL, exc, now_s)
+                if self._cancel_error(exc, batch, now_s):
+                    continue
                 return
             finally:
                 self._timing("orders.order_submit_latency_ms",
                              (time.perf_counter_ns() - t0) / 1e6, "cancel")
             self.backoff.ok(CANCEL)
             self._apply_cancel_reply(reply, batch)
+
+    def _begin_cancels(self, batch: Sequence[str], now_s: float) -> _Started | None:
+        """Write one cancel request without waiting for its reply; None when nothing is in
+        flight (budget, back-off, or the request failed: handled as in ``_send_cancels``)."""
+        if not self._cancel_allowed(batch, now_s):
+            return None
+        self._cancel_sending(batch, int(now_s * 1000))
+        t0 = time.perf_counter_ns()
+        try:
+            call = self._client.begin_cancel_orders(list(batch))
+        except VenueError as exc:
+            self._cancel_error(exc, batch, now_s)
+            return None
+        return call, tuple(batch), t0
+
+    def _finish_cancels(self, started: _Started, now_s: float) -> None:
+        """Read the reply of ``_begin_cancels`` and apply it."""
+        call, batch, t0 = started
+        try:
+            reply = self._client.finish_cancel_orders(call)
+        except VenueError as exc:
+            self._cancel_error(exc, batch, now_s)
+            return
+        finally:
+            self._timing("orders.order_submit_latency_ms",
+                         (time.perf_counter_ns() - t0) / 1e6, "cancel")
+        self.backoff.ok(CANCEL)
+        self._apply_cancel_reply(reply, batch)
+
+    def _cancel_allowed(self, batch: Sequence[str], now_s: float) -> bool:
+        if not self.backoff.allowed(CANCEL, now_s):
+            return False
+        if not self._cancel_bucket.try_take(len(batch), now_s):
+            logger.debug("order manager: cancel budget exhausted; deferring %d", len(batch))
+            return False
+        return True
+
+    def _cancel_sending(self, batch: Sequence[str], now_ms: int) -> None:
+        self.tracker.cancel_sent(batch, now_ms)
+        self._record({"op": "cancel", "ids": list(batch)})
+        self._timing("orders.batch_size", len(batch), "cancel")
+
+    def _cancel_error(self, exc: VenueError, batch: Sequence[str], now_s: float) -> bool:
+        """A cancel request failed; True when the next batch may still go. An unknown outcome
+        leaves the orders canceling (looked up later); a refusal means they still rest."""
+        if isinstance(exc, OutcomeUnknown):
+            logger.warning("order manager: cancel of %d orders timed out: %s", len(batch), exc)
+            return True
+        self.tracker.cancel_failed(batch)
+        self._refused(CANCEL, exc, now_s)
+        return False
 
     def _apply_cancel_reply(self, reply: Any, batch: Sequence[str] = ()) -> None:
         canceled = list((reply or {}).get("canceled") or [])

@@ -4,6 +4,9 @@ Every feed actor (``MarketFeed``, ``UserFeed``, ``PriceFeed``) is a :class:`WsFe
 connection is a plain ``websocket.WebSocket`` (websocket-client) created with
 ``skip_utf8_validation=True`` (its pure-Python UTF-8 check costs ~100x on book frames) and
 ``enable_multithread=True`` (sends from the actor thread and the reader thread take its lock).
+websocket-client connects and sends; the reader thread reads with ``venue.ws_frames.FrameReader``
+(whole messages parsed out of large ``recv`` chunks: a fraction of websocket-client's per-frame
+cost, which was most of the reader's time under load).
 
 Threads:
 
@@ -43,6 +46,7 @@ from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
 from polymm import trace
 from polymm.errors import ConfigError
 from polymm.ticker import Ticker
+from venue.ws_frames import OP_CLOSE, TOO_LARGE, FrameReader
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,6 @@ Decoder = Callable[[bytes, int], list[Any]]
 KEEPALIVE_FRAMES = frozenset((b"", b"PONG", b"pong"))
 """Text frames that prove the socket is alive but carry no data (not counted for liveness)."""
 
-CLOSE_OPCODE = websocket.ABNF.OPCODE_CLOSE
 JOIN_TIMEOUT_S = 5.0
 
 
@@ -361,22 +364,26 @@ class WsFeed(pykka.ThreadingActor):
         decode, emit, accept = self._decode, self._emit, self._accept
         counters = self.counters
         lag = self.LAG_METRIC and self._metrics is not None
+        reader = FrameReader(ws.sock.recv, ws.pong, max_message_bytes=cfg.max_frame_bytes)
         while True:
             try:
-                opcode, data = ws.recv_data()
+                opcode, data = reader.recv_data()
             except Exception as exc:
                 return ("stopped" if self._stopping.is_set() else type(exc).__name__), None
             ts = time.time_ns()
             self._last_frame = now = time.monotonic()
-            if opcode == CLOSE_OPCODE:
+            if opcode == OP_CLOSE:
+                with contextlib.suppress(Exception):
+                    ws.send_close()  # complete the closing handshake, as websocket-client does
                 return self._close_delay(close_code(data))
             counters["frames"] += 1
-            counters["bytes"] += len(data)
-            if len(data) > cfg.max_frame_bytes:
+            if opcode == TOO_LARGE:
+                counters["bytes"] += reader.last_size
                 counters["oversize_frames"] += 1
                 self._incr("feed.decode_errors")
-                self._log_bad_frame("too_large", f"{len(data)} bytes")
+                self._log_bad_frame("too_large", f"{reader.last_size} bytes")
                 continue
+            counters["bytes"] += len(data)
             if raw_on and counters["frames"] % sample == 0:
                 self._raw.debug("recv %s", data[:4096])
             if data in KEEPALIVE_FRAMES or self._on_control(ws, data):

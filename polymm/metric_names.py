@@ -78,6 +78,8 @@ TABLE: tuple[MetricDef, ...] = (
     MetricDef("orders.rejects", COUNTER, "orders", "reason", "orders refused, by reason"),
     MetricDef("orders.unknown_resolved", COUNTER, "orders", "",
               "orders whose POST outcome was unknown, resolved"),
+    MetricDef("orders.replace_waits", COUNTER, "orders", "",
+              "replacements held back by risk until their cancel was confirmed"),
     MetricDef("orders.unknown_orders", COUNTER, "orders", "",
               "orders at the venue the bot did not send (canceled)"),
     MetricDef("orders.fills", COUNTER, "fills", "", "fills of our orders"),

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from polymm.errors import VenueError
+from polymm.errors import OutcomeUnknown, VenueError
 from sim.verify import order_digest
 
 NOT_CANCELED = "order can't be found - already canceled or matched"
@@ -116,6 +116,26 @@ class FakeClob:
             if self.cancel_errors:
                 raise self.cancel_errors.pop(0)
             return self._cancel(ids)
+
+    def begin_cancel_orders(self, ids: list[str]) -> tuple[dict[str, Any] | None,
+                                                            BaseException | None]:
+        """The venue acts on the cancel now; ``finish_cancel_orders`` hands over the reply."""
+        try:
+            return self.cancel_orders(ids), None
+        except VenueError as exc:
+            if not isinstance(exc, OutcomeUnknown) and exc.status == 0:
+                raise  # not sent: fails at once, as ClobClient.begin_cancel_orders does
+            return None, exc
+
+    def finish_cancel_orders(self, call: tuple[dict[str, Any] | None,
+                                               BaseException | None]) -> dict[str, Any]:
+        reply, err = call
+        with self._lock:
+            self.calls.append(("finish_cancel_orders", None))
+        if err is not None:
+            raise err
+        assert reply is not None
+        return reply
 
     def _cancel(self, ids: list[str]) -> dict[str, Any]:
         canceled, not_canceled = [], {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import pytest
 
 from messages import DesiredQuote, OrderHash, Side
@@ -14,20 +15,23 @@ from tests.builders_quoting import (
     DOWN,
     UP,
     UP2,
+    make_limits,
     make_live,
     make_order_params,
     make_quote,
 )
-from trading.diff import DiffResult, LiveOrder, batches, diff_orders
+from trading.diff import DiffResult, LiveOrder, batches, crosses, diff_orders
+from trading.order_replay import check_record, diff_record
 
 TICKS = {UP: 100, DOWN: 100, UP2: 10}
 
 
 def _diff(desired: Sequence[DesiredQuote], live: Sequence[LiveOrder] = (),
           pending: Sequence[str] = (), in_flight: Sequence[DesiredQuote] = (),
-          managed: Sequence[str] = (CID,), **params: Any) -> DiffResult:
+          managed: Sequence[str] = (CID,), behind: bool = False, **params: Any) -> DiffResult:
     return diff_orders(desired, live, [OrderHash(p) for p in pending], in_flight,
-                       make_order_params(**params), managed, TICKS)  # type: ignore[arg-type]
+                       make_order_params(**params), managed, TICKS,  # type: ignore[arg-type]
+                       post_behind_cancels=behind)
 
 
 # (name, live overrides, order params, kept?) against desired Up BUY 10 @ 0.48.
@@ -125,6 +129,75 @@ def test_pending_cancel_does_not_satisfy_a_desired_quote() -> None:
     assert result == DiffResult(cancels=(), posts=(), waiting=1)
     # Once the cancel is confirmed (the order left ``live``), the quote is posted.
     assert _diff([make_quote()], []).posts == (make_quote(),)
+
+
+def test_post_behind_cancels_posts_the_replacement_at_once() -> None:
+    want = make_quote(price_pips=4500)
+    live = [make_live("0x01"), make_live("0x02", token_id=DOWN)]
+    result = _diff([want, make_quote(token_id=DOWN, price_pips=4000)], live,
+                   pending=["0x01"], behind=True)
+    # 0x01 is still not canceled twice nor counted as resting, but its level is posted.
+    assert result == DiffResult(cancels=(OrderHash("0x02"),),
+                                posts=(want, make_quote(token_id=DOWN, price_pips=4000)))
+
+
+# (name, canceling order, post, crosses?): Up and Down are the two outcomes of CID.
+CROSSES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
+    ("same token, BUY below our SELL", {"side": Side.SELL, "price_pips": 5200},
+     {"price_pips": 5100}, False),
+    ("same token, BUY at our SELL", {"side": Side.SELL, "price_pips": 5200},
+     {"price_pips": 5200}, True),
+    ("same token, SELL at or below our BUY", {"price_pips": 5000},
+     {"side": Side.SELL, "price_pips": 5000}, True),
+    ("same token, same side", {"price_pips": 5000}, {"price_pips": 6000}, False),
+    ("other outcome, BUYs adding to 1.00", {"token_id": DOWN, "price_pips": 4800},
+     {"price_pips": 5200}, True),
+    ("other outcome, BUYs adding to 0.99", {"token_id": DOWN, "price_pips": 4800},
+     {"price_pips": 5100}, False),
+    ("other outcome, SELLs adding to 1.00", {"token_id": DOWN, "side": Side.SELL,
+                                             "price_pips": 4800},
+     {"side": Side.SELL, "price_pips": 5200}, True),
+    ("other outcome, SELLs adding to 1.01", {"token_id": DOWN, "side": Side.SELL,
+                                             "price_pips": 4800},
+     {"side": Side.SELL, "price_pips": 5300}, False),
+    ("other outcome, opposite sides", {"token_id": DOWN, "price_pips": 9000},
+     {"side": Side.SELL, "price_pips": 1000}, False),
+    ("another market", {"condition_id": CID2, "side": Side.SELL, "price_pips": 100},
+     {"price_pips": 9000}, False),
+]
+
+
+@pytest.mark.parametrize(("name", "order", "post", "expected"), CROSSES,
+                         ids=[c[0] for c in CROSSES])
+def test_crosses(name: str, order: dict[str, Any], post: dict[str, Any],
+                 expected: bool) -> None:
+    assert crosses(make_quote(**post), make_live("0x01", **order)) is expected
+
+
+def test_post_behind_cancels_holds_a_post_that_could_trade_with_a_canceling_order() -> None:
+    # The market jumped: our Up SELL at 0.52 is canceling and the new Up BUY is at 0.53.
+    old_ask = make_live("0x01", side=Side.SELL, price_pips=5200)
+    bid = make_quote(price_pips=5300)
+    ask = make_quote(side=Side.SELL, price_pips=5500)
+    result = _diff([bid, ask], [old_ask], pending=["0x01"], behind=True)
+    assert result == DiffResult(cancels=(), posts=(ask,), waiting=1)
+    # Once the cancel is confirmed, the bid goes too.
+    assert _diff([bid, ask], [], behind=True).posts == (bid, ask)
+
+
+def test_post_behind_is_recorded_and_replayed() -> None:
+    args = ([make_quote(price_pips=4500)], [make_live("0x01")], {OrderHash("0x01")}, [],
+            [CID], TICKS)
+    params = make_order_params()
+    for behind in (False, True):
+        result = diff_orders(args[0], args[1], args[2], args[3], params, args[4], args[5],
+                             post_behind_cancels=behind)
+        rec = orjson.loads(orjson.dumps(diff_record(7, *args, result, post_behind=behind)))
+        assert ("post_behind" in rec) is behind
+        assert len(result.posts) == int(behind)
+        assert check_record(rec, params, make_limits()) is None
+        rec["post_behind"] = not behind  # replayed with the other rule, the outputs differ
+        assert check_record(rec, params, make_limits()) is not None
 
 
 def test_no_duplicate_post_for_an_in_flight_post() -> None:

@@ -13,17 +13,11 @@ from typing import Any
 
 import pytest
 
-from actors.order_manager import OrderManager
 from messages import (
     CancelAll,
-    ConditionId,
-    DesiredQuote,
-    DesiredQuotes,
     FeedStatus,
-    GateReason,
     KillSwitch,
     MakerFill,
-    MarketDecision,
     OrderCanceled,
     OrderFilled,
     OrderHash,
@@ -31,115 +25,16 @@ from messages import (
     OrderRejected,
     RejectReason,
     Side,
-    SlotReady,
-    TimerTick,
-    TokenId,
     TradeEvent,
     TradeId,
     TradeStatus,
 )
 from polymm.errors import OutcomeUnknown, VenueError
 from polymm.metric_names import BY_NAME
-from polymm.slot import LatestSlot
-from tests.fakes import Collector, FakeMetrics, make_markets_changed, market_n
-from tests.fakes_orders import FakeClob
+from tests.fakes import make_markets_changed, market_n
+from tests.om_env import CID, DOWN, TIMEOUT, UP, Clock, Env, q
+from tests.om_env import env as env  # the fixture
 from trading.params import OrderParams, RiskLimits
-from venue.orders import OrderSigner
-
-KEY = "0x" + "11" * 32
-TIMEOUT = 5.0
-MARKET = market_n(1)
-CID = MARKET.condition_id
-UP, DOWN = MARKET.token_ids
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class FakeLog:
-    def __init__(self) -> None:
-        self.records: list[tuple[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def append(self, kind: str, obj: Any) -> None:
-        with self._lock:
-            self.records.append((kind, obj))
-
-    def ops(self, op: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for k, r in self.records if k == "order" and r.get("op") == op]
-
-
-class Env:
-    def __init__(self) -> None:
-        self.client = FakeClob()
-        self.clock = Clock()
-        self.sink = Collector()
-        self.metrics = FakeMetrics()
-        self.log = FakeLog()
-        self.slot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
-        self.signer = OrderSigner(KEY)
-        self.ref: Any = None
-        self.seq = 0
-
-    def start(self, params: OrderParams | None = None, limits: RiskLimits | None = None,
-              markets: bool = True, timers: bool = False) -> Env:
-        self.ref = OrderManager.start(
-            params=params or OrderParams(), limits=limits or RiskLimits(
-                max_open_orders_per_market=100, max_position_shares=10_000,
-                max_notional_usd=100_000),
-            signer=self.signer, client=self.client, owner="self", api_key="api-key-uuid",
-            maker=self.signer.address, signature_type=0, desired_slot=self.slot,
-            event_log=self.log, metrics=self.metrics, sinks=[self.sink], clock=self.clock,
-            timers=timers)
-        self.slot.bind(lambda: self.ref.tell(SlotReady()))
-        if markets:
-            self.tell(make_markets_changed([MARKET]))
-        return self
-
-    @property
-    def proxy(self) -> Any:
-        return self.ref.proxy()
-
-    def tell(self, msg: Any) -> dict[str, Any]:
-        self.ref.tell(msg)
-        return self.stats()
-
-    def stats(self) -> dict[str, Any]:
-        return self.proxy.stats().get(timeout=TIMEOUT)
-
-    def desire(self, quotes: list[DesiredQuote], cids: tuple[ConditionId, ...] = (CID,),
-               cause_recv_ns: int = 1) -> dict[str, Any]:
-        self.seq += 1
-        self.slot.put(DesiredQuotes(
-            seq=self.seq, now_ms=int(self.clock.t * 1000), cause_recv_ns=cause_recv_ns,
-            quotes=tuple(quotes),
-            decisions=tuple(MarketDecision(condition_id=c, gate=GateReason.NONE) for c in cids)))
-        return self.stats()
-
-    def housekeeping(self) -> dict[str, Any]:
-        return self.tell(TimerTick(name="orders", ts_recv_ns=0))
-
-    def calls(self, *names: str) -> list[str]:
-        return [c[0] for c in self.client.calls if not names or c[0] in names]
-
-
-@pytest.fixture
-def env():
-    e = Env()
-    yield e
-    if e.ref is not None and e.ref.is_alive():
-        e.ref.stop(timeout=TIMEOUT)
-
-
-def q(price: int, token: TokenId = UP, size: int = 10_000_000) -> DesiredQuote:
-    return DesiredQuote(condition_id=CID, token_id=token, side=Side.BUY, price_pips=price,
-                        size_micro=size)
 
 
 def test_desired_quotes_are_posted_in_batches_of_15(env):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from messages import RejectReason
-from polymm.errors import OrderRejected, OutcomeUnknown, VenueError
+from polymm.errors import OrderRejected, OutcomeUnknown, PolymmError, VenueError
 from tests.rest_fake import ADDRESS, CREDS, PRIVATE_KEY, SECRET, FakeClob, Reply, Seen
 from tests.rest_fake import fake as fake  # the fixture
 from venue.auth import ApiCreds
@@ -291,3 +292,51 @@ def test_session_shares_the_connection_and_stores_no_cookies(fake: FakeClob,
     assert len(client.session.cookies) == 0
     assert len({s.peer for s in fake.seen}) == 1
     assert "Cookie" not in fake.seen[1].headers
+
+
+def test_cancel_can_be_in_flight_while_a_post_goes_on_the_other_connection(
+        fake: FakeClob, client: ClobClient) -> None:
+    posted = threading.Event()
+
+    def cancel(req: Seen) -> Reply:
+        # The venue answers the cancel only once the post has arrived: a client that waited
+        # for this reply before posting would time out here.
+        assert posted.wait(5)
+        return 200, {"canceled": ["0xa"], "not_canceled": {}}, {}
+
+    def post(req: Seen) -> Reply:
+        posted.set()
+        return 200, [{"success": True, "orderID": "0x1", "status": "live", "errorMsg": ""}], {}
+
+    fake.routes[("DELETE", "/orders")] = cancel
+    fake.routes[("POST", "/orders")] = post
+    call = client.begin_cancel_orders(["0xa"])
+    assert client.post_orders(b"[" + ORDER_BODY + b"]")[0]["orderID"] == "0x1"
+    assert client.finish_cancel_orders(call) == {"canceled": ["0xa"], "not_canceled": {}}
+    cancel_req, post_req = sorted(fake.seen, key=lambda r: r.method)
+    assert cancel_req.body == b'["0xa"]' and cancel_req.peer != post_req.peer
+    with pytest.raises(RuntimeError, match="twice"):
+        client.finish_cancel_orders(call)
+    # The cancel connection is free again and kept alive.
+    fake.routes[("DELETE", "/orders")] = lambda req: (200, {"canceled": [],
+                                                             "not_canceled": {}}, {})
+    client.cancel_orders(["0xb"])
+    assert fake.seen[-1].peer == cancel_req.peer
+
+
+def test_cancel_that_cannot_be_written_frees_its_connection() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens once it is closed
+    c = ClobClient(f"http://127.0.0.1:{port}", address=ADDRESS, creds=CREDS, timeout_s=0.5,
+                   connect_timeout_s=0.5)
+    try:
+        for _ in range(2):  # a connection left taken would block the second attempt
+            with pytest.raises(VenueError, match="not sent") as err:
+                c.begin_cancel_orders(["0xa"])
+            assert not isinstance(err.value, OutcomeUnknown)
+        assert not c.cancel_transport._lock.locked()
+        with pytest.raises(PolymmError, match="1 to 1000"):
+            c.begin_cancel_orders([])
+    finally:
+        c.close()

@@ -12,8 +12,11 @@ Rules, per (token, side) level:
 * Live orders of managed markets that satisfy no desired quote are canceled; live orders of
   markets not in ``managed`` (expired, removed) are canceled too.
 * A live order whose cancel is unconfirmed (``pending_cancels``) is neither canceled again nor
-  counted as resting, and its level gets no post until the cancel is confirmed: posting first
-  could leave both orders resting, twice the intended exposure.
+  counted as resting. By default its level gets no post until the cancel is confirmed: posting
+  first could leave both orders resting. With ``post_behind_cancels`` (the OrderManager's
+  pipelined replace, ``order_manager.pipeline_replace``) the level is posted at once, because
+  the caller counts the canceling order in its worst-case exposure, except a post that could
+  trade against one of our canceling orders (``crosses``): that one waits for the cancel.
 
 Cancels are sent before posts (``DiffResult`` keeps them apart) in batches of at most 15
 (``batches``). Output is sorted, so the same inputs always give the same calls.
@@ -25,7 +28,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from messages.ids import ConditionId, OrderHash, Side, TokenId
+from messages.ids import PIPS_PER_UNIT, ConditionId, OrderHash, Side, TokenId
 from messages.quotes import DesiredQuote
 from trading.params import OrderParams
 
@@ -97,10 +100,32 @@ def _pair(wants: list[DesiredQuote], pool: Sequence[LiveOrder | DesiredQuote], t
     return [w for i, w in enumerate(wants) if i not in done_w], done_p
 
 
+def crosses(q: DesiredQuote, o: LiveOrder) -> bool:
+    """Whether posting ``q`` could trade against our own order ``o`` (same market).
+
+    Same token: a BUY at or above a SELL. The other outcome of a binary market: two BUYs whose
+    prices add up to one unit or more (the venue mints a pair), two SELLs adding up to one unit
+    or less (it merges them).
+    """
+    if q.condition_id != o.condition_id:
+        return False
+    if q.token_id == o.token_id:
+        if q.side is o.side:
+            return False
+        buy, sell = (q.price_pips, o.price_pips) if q.side is Side.BUY else (o.price_pips,
+                                                                           q.price_pips)
+        return buy >= sell
+    if q.side is not o.side:
+        return False
+    total = q.price_pips + o.price_pips
+    return total >= PIPS_PER_UNIT if q.side is Side.BUY else total <= PIPS_PER_UNIT
+
+
 def diff_orders(desired: Sequence[DesiredQuote], live: Sequence[LiveOrder],
                 pending_cancels: Collection[OrderHash], in_flight_posts: Sequence[DesiredQuote],
                 params: OrderParams, managed: Collection[ConditionId],
-                tick_of: Mapping[TokenId, int]) -> DiffResult:
+                tick_of: Mapping[TokenId, int], *,
+                post_behind_cancels: bool = False) -> DiffResult:
     """Cancels and posts that turn ``live`` (+ in-flight posts) into ``desired``.
 
     Args:
@@ -111,16 +136,22 @@ def diff_orders(desired: Sequence[DesiredQuote], live: Sequence[LiveOrder],
         params: the tolerances.
         managed: markets the desired quotes cover (``DesiredQuotes.decisions``).
         tick_of: the live tick per token (a missing token means an exact price match).
+        post_behind_cancels: post on a level whose cancel is unconfirmed (see the module
+            docstring); posts that ``crosses`` a canceling order still wait.
     """
     pending = set(pending_cancels)
     managed_set = set(managed)
     cancels: list[OrderHash] = []
     blocked: set[Level] = set()
+    canceling: list[LiveOrder] = []
     resting: dict[Level, list[LiveOrder]] = {}
     for o in sorted(live, key=lambda o: o.order_id):
         level = (o.token_id, o.side)
         if o.order_id in pending:
-            blocked.add(level)
+            if post_behind_cancels:
+                canceling.append(o)
+            else:
+                blocked.add(level)
         elif o.condition_id not in managed_set:
             cancels.append(o.order_id)
         else:
@@ -144,8 +175,12 @@ def diff_orders(desired: Sequence[DesiredQuote], live: Sequence[LiveOrder],
         wants, _ = _pair(wants, flying.get(level, []), tick, params)
         if level in blocked:
             waiting += len(wants)
-        else:
-            posts.extend(wants)
+            continue
+        for w in wants:
+            if any(crosses(w, o) for o in canceling):
+                waiting += 1
+            else:
+                posts.append(w)
     posts.sort(key=_quote_key)
     for pool in resting.values():
         cancels.extend(o.order_id for o in pool)

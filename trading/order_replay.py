@@ -42,10 +42,12 @@ def _uno(v: Sequence[Any]) -> LiveOrder:
 def diff_record(seq: int, quotes: Sequence[DesiredQuote], live: Sequence[LiveOrder],
                 pending: Collection[OrderHash], in_flight: Sequence[DesiredQuote],
                 managed: Collection[ConditionId], ticks: Mapping[TokenId, int],
-                result: DiffResult) -> dict[str, Any]:
-    """The ``pass`` record of one ``diff_orders`` call (only the ticks it can use)."""
+                result: DiffResult, *, post_behind: bool = False) -> dict[str, Any]:
+    """The ``pass`` record of one ``diff_orders`` call (only the ticks it can use).
+    ``post_behind`` (its ``post_behind_cancels``) is recorded only when set."""
     tokens = {q.token_id for q in quotes} | {o.token_id for o in live}
-    return {"op": "pass", "seq": seq, "quotes": [_q(q) for q in quotes],
+    extra: dict[str, Any] = {"post_behind": True} if post_behind else {}
+    return {"op": "pass", **extra, "seq": seq, "quotes": [_q(q) for q in quotes],
             "live": [_o(o) for o in live], "pending": sorted(pending),
             "in_flight": [_q(q) for q in in_flight], "managed": sorted(managed),
             "ticks": {t: ticks[t] for t in sorted(tokens) if t in ticks},
@@ -72,7 +74,8 @@ def check_record(rec: Mapping[str, Any], params: OrderParams,
                           {OrderHash(h) for h in rec["pending"]},
                           [_unq(v) for v in rec["in_flight"]], params,
                           {ConditionId(c) for c in rec["managed"]},
-                          {TokenId(k): int(v) for k, v in rec["ticks"].items()})
+                          {TokenId(k): int(v) for k, v in rec["ticks"].items()},
+                          post_behind_cancels=bool(rec.get("post_behind", False)))
         mine = {"cancels": list(got.cancels), "posts": [_q(q) for q in got.posts]}
         want = {"cancels": rec["cancels"], "posts": rec["posts"]}
     elif rec["op"] == "risk":

@@ -71,6 +71,10 @@ class OrderParams:
     cancel_rate_per_s: float = field(default=80.0, metadata=rng(1, 2000))
     cancel_burst: int = field(default=120, metadata=rng(1, 4000))
     resolve_timeout_s: float = field(default=10.0, metadata=rng(0.5, 300))
+    # Re-pricing: write the cancels, then post the replacements at once on a second connection
+    # (exposure counts both until the cancel is confirmed; a replacement that could trade with
+    # one of our canceling orders waits), instead of waiting for the cancels' reply.
+    pipeline_replace: bool = True
     # An order the venue acknowledged must show up on the user channel within this time, or
     # the user socket is treated as silently stuck and reconnected.
     user_ack_timeout_s: float = field(default=5.0, metadata=rng(1, 120))

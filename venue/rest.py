@@ -4,6 +4,9 @@ One ``ClobClient`` per actor that talks REST (the OrderManager), over one keep-a
 ``requests.Session`` whose transport (``venue.rest_transport.Transport``) drives a single
 ``http.client`` connection: no environment (proxy/netrc) look-ups, no hooks, no cookies stored,
 headers pre-built, bodies sent as the exact bytes that were signed (never re-serialized).
+``DELETE /orders`` has a second keep-alive connection of its own, and can be split in two
+(``begin_cancel_orders`` writes it, ``finish_cancel_orders`` reads the reply), so a cancel can be
+in flight while its replacement is posted.
 
 Errors (``venue.rest_errors``): a non-2xx reply raises a ``VenueError`` subclass with the
 venue's status, message and ``retry_after_s``. A request that may have reached the venue
@@ -49,7 +52,7 @@ from venue.rest_errors import (
     classify_reject,
     error_from_response,
 )
-from venue.rest_transport import RawReply, Transport, TransportError
+from venue.rest_transport import Pending, RawReply, Transport, TransportError
 
 __all__ = ["ClobClient", "InvalidHeartbeat", "PostOnlyMode", "RateLimitInfo", "RateLimited",
            "ServiceUnavailable", "TooEarly", "Unauthorized", "classify_reject"]
@@ -86,6 +89,25 @@ def _int_or_none(text: str | None) -> int | None:
         return None
 
 
+def _no_reply(method: str, route: str, exc: TransportError) -> VenueError:
+    reason = RejectReason.TIMEOUT if exc.timeout else RejectReason.OTHER
+    if exc.sent:
+        return OutcomeUnknown(f"{method} {route}: {exc}; the venue may have acted on it",
+                              code=reason.value)
+    return VenueError(f"{method} {route}: not sent: {exc}", code=reason.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A request written and not yet answered (``ClobClient.begin_cancel_orders``); hand it
+    to ``finish_cancel_orders`` exactly once."""
+
+    transport: Transport
+    pending: Pending
+    method: str
+    route: str
+
+
 class ClobClient:
     """Polymarket CLOB REST over one keep-alive connection.
 
@@ -113,6 +135,10 @@ class ClobClient:
         self._clock = clock
         self.transport = Transport(self.base_url, connect_timeout_s=connect_timeout_s,
                                    timeout_s=timeout_s, ssl_context=ssl_context)
+        # Cancels have a connection of their own, so a cancel can be in flight while the
+        # replacement is posted (``begin_cancel_orders``).
+        self.cancel_transport = Transport(self.base_url, connect_timeout_s=connect_timeout_s,
+                                          timeout_s=timeout_s, ssl_context=ssl_context)
         session = requests.Session()
         session.trust_env = False  # no proxy / netrc / CA-bundle environment look-ups
         session.cookies = RequestsCookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
@@ -128,6 +154,7 @@ class ClobClient:
 
     def close(self) -> None:
         self.session.close()
+        self.cancel_transport.close()
 
     def __enter__(self) -> ClobClient:
         return self
@@ -141,6 +168,13 @@ class ClobClient:
               body: bytes | None = None, auth: bool = True,
               extra: Mapping[str, str] | None = None, order_route: bool = False,
               none_on_404: bool = False) -> RawReply | None:
+        call = self._begin(self.transport, method, route, query=query, body=body, auth=auth,
+                           extra=extra)
+        return self._finish(call, order_route=order_route, none_on_404=none_on_404)
+
+    def _begin(self, transport: Transport, method: str, route: str, *,
+               query: Mapping[str, str] | None = None, body: bytes | None = None,
+               auth: bool = True, extra: Mapping[str, str] | None = None) -> Call:
         target = f"{route}?{urlencode(query)}" if query else route
         headers = dict(self._json if body is not None else self._plain)
         if auth:
@@ -153,13 +187,17 @@ class ClobClient:
         if extra:
             headers.update(extra)
         try:
-            reply = self.transport.exchange(method, target, headers, body)
+            pending = transport.begin(method, target, headers, body)
         except TransportError as exc:
-            reason = RejectReason.TIMEOUT if exc.timeout else RejectReason.OTHER
-            if exc.sent:
-                raise OutcomeUnknown(f"{method} {route}: {exc}; the venue may have acted on it",
-                                     code=reason.value) from exc
-            raise VenueError(f"{method} {route}: not sent: {exc}", code=reason.value) from exc
+            raise _no_reply(method, route, exc) from exc
+        return Call(transport, pending, method, route)
+
+    def _finish(self, call: Call, *, order_route: bool = False,
+                none_on_404: bool = False) -> RawReply | None:
+        try:
+            reply = call.transport.finish(call.pending)
+        except TransportError as exc:
+            raise _no_reply(call.method, call.route, exc) from exc
         self.last_send_ns = reply.sent_ns
         self.last_recv_ns = reply.recv_ns
         self._note_rate_limit(reply.headers, reply.recv_ns)
@@ -243,11 +281,31 @@ class ClobClient:
         """``DELETE /orders`` for up to 1,000 ids (no request for an empty list)."""
         if not ids:
             return {"canceled": [], "not_canceled": {}}
-        if len(ids) > MAX_CANCEL_IDS:
-            raise PolymmError(f"cancel_orders: {len(ids)} ids, at most {MAX_CANCEL_IDS} "
+        return self.finish_cancel_orders(self.begin_cancel_orders(ids))
+
+    def begin_cancel_orders(self, ids: Sequence[str]) -> Call:
+        """Write ``DELETE /orders`` for 1–1,000 ids on the cancel connection and return
+        without waiting; ``finish_cancel_orders`` reads the reply (and must be called, once,
+        before the next cancel: the connection is taken until then).
+
+        Raises:
+            VenueError: nothing was written (``OutcomeUnknown``: part of it was).
+        """
+        if not ids or len(ids) > MAX_CANCEL_IDS:
+            raise PolymmError(f"cancel_orders: {len(ids)} ids, 1 to {MAX_CANCEL_IDS} "
                               "per request")
         body = orjson.dumps(list(ids))
-        return self._dict(self._call("DELETE", "/orders", body=body), "/orders")
+        return self._begin(self.cancel_transport, "DELETE", "/orders", body=body)
+
+    def finish_cancel_orders(self, call: Call) -> dict[str, Any]:
+        """The reply of a ``begin_cancel_orders``: ``{"canceled": [...], "not_canceled":
+        {id: reason}}``.
+
+        Raises:
+            OutcomeUnknown: no reply (the venue may have canceled them).
+            VenueError: the venue refused the request.
+        """
+        return self._dict(self._finish(call), "/orders")
 
     def cancel_all(self) -> dict[str, Any]:
         """``DELETE /cancel-all``: every order of these credentials."""

@@ -20,7 +20,12 @@ closed and reconnected before the next request, so a stale connection does not t
 into an unknown outcome. Timeouts: ``connect_timeout_s`` bounds the TCP connect (and TLS
 handshake), ``timeout_s`` every later socket read or write.
 
-Thread ownership: one caller at a time; a lock serialises callers that share a client.
+Pipelining: ``begin`` writes a request and keeps the connection; ``finish`` reads the reply and
+frees it. The OrderManager writes a cancel this way on its own connection and posts the
+replacement on another before the cancel's reply arrives.
+
+Thread ownership: one caller at a time; a lock serialises callers that share a client (held
+from ``begin`` to ``finish``).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from urllib3.util.wait import wait_for_read
 
 from polymm.errors import PolymmError
 
-__all__ = ["RawReply", "Transport", "TransportError"]
+__all__ = ["Pending", "RawReply", "Transport", "TransportError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,29 @@ class TransportError(Exception):
         super().__init__(what)
         self.sent = sent
         self.timeout = timeout
+
+
+class Pending:
+    """A request ``Transport.begin`` wrote; ``Transport.finish`` reads its reply once."""
+
+    __slots__ = ("done", "sent_ns")
+
+    def __init__(self, sent_ns: int) -> None:
+        self.sent_ns = sent_ns
+        self.done = False
+
+
+def _failed(conn: _TimedConnection, exc: BaseException) -> BaseException:
+    """Close ``conn`` after a failed request and say what failed (``TransportError`` for
+    socket and protocol errors; anything else, e.g. an illegal header value, as it was)."""
+    conn.close()  # leave a clean connection behind
+    if isinstance(exc, TimeoutError):
+        return TransportError(f"timed out ({exc})" if str(exc) else "timed out",
+                              sent=bool(conn.sent_ns), timeout=True)
+    if isinstance(exc, (OSError, http.client.HTTPException)):
+        return TransportError(f"{type(exc).__name__}: {exc}".rstrip(": "),
+                              sent=bool(conn.sent_ns), timeout=False)
+    return exc
 
 
 class _TimedConnection(http.client.HTTPConnection):
@@ -148,32 +176,66 @@ class Transport(BaseAdapter):
         """
         return self._exchange(method, self.prefix + target, headers, body)
 
-    def _exchange(self, method: str, path: str, headers: Mapping[str, str],
-                  body: bytes | None) -> RawReply:
-        with self._lock:
-            conn = self._conn
+    def begin(self, method: str, target: str, headers: Mapping[str, str],
+              body: bytes | None) -> Pending:
+        """Write one request and return without reading its reply; ``finish`` reads it.
+
+        The connection stays taken (other callers wait) until ``finish``, which every caller
+        of ``begin`` must reach, on every path (``try``/``finally``).
+
+        Raises:
+            TransportError: the request could not be written; ``sent`` tells whether any of it
+                left. The connection is free again.
+        """
+        return self._begin(method, self.prefix + target, headers, body)
+
+    def finish(self, pending: Pending) -> RawReply:
+        """Read the reply of a ``begin`` and free the connection.
+
+        Raises:
+            TransportError: no reply (the request was sent: ``sent`` is true).
+        """
+        if pending.done:
+            raise RuntimeError("Transport.finish called twice for one request")
+        pending.done = True
+        conn = self._conn
+        try:
+            resp = conn.getresponse()
+            data = resp.read()
+        except BaseException as exc:
+            err = _failed(conn, exc)
+            if err is exc:
+                raise
+            raise err from exc
+        finally:
+            self._lock.release()
+        return RawReply(status=resp.status, reason=resp.reason, headers=resp.msg,
+                        data=data, sent_ns=conn.sent_ns, recv_ns=time.time_ns())
+
+    def _begin(self, method: str, path: str, headers: Mapping[str, str],
+               body: bytes | None) -> Pending:
+        self._lock.acquire()
+        conn = self._conn
+        try:
             sock = conn.sock
             if sock is not None and wait_for_read(sock, timeout=0.0):
                 conn.close()  # readable while idle: closed by the server (or stray bytes)
             conn.reset()
             conn.hold_head = bool(body)
+            conn.request(method, path, body=body, headers=dict(headers))
+        except BaseException as exc:
             try:
-                conn.request(method, path, body=body, headers=dict(headers))
-                resp = conn.getresponse()
-                data = resp.read()
-            except TimeoutError as exc:
-                conn.close()
-                raise TransportError(f"timed out ({exc})" if str(exc) else "timed out",
-                                     sent=bool(conn.sent_ns), timeout=True) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                raise TransportError(f"{type(exc).__name__}: {exc}".rstrip(": "),
-                                     sent=bool(conn.sent_ns), timeout=False) from exc
-            except BaseException:
-                conn.close()  # e.g. an illegal header value: leave a clean connection behind
+                err = _failed(conn, exc)
+            finally:
+                self._lock.release()
+            if err is exc:
                 raise
-            return RawReply(status=resp.status, reason=resp.reason, headers=resp.msg,
-                            data=data, sent_ns=conn.sent_ns, recv_ns=time.time_ns())
+            raise err from exc
+        return Pending(conn.sent_ns)
+
+    def _exchange(self, method: str, path: str, headers: Mapping[str, str],
+                  body: bytes | None) -> RawReply:
+        return self.finish(self._begin(method, path, headers, body))
 
     # -- requests transport-adapter interface -----------------------------------------------
 
