@@ -12,8 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import pykka
-
+from actors.base import Actor
 from actors.ws_support import LogLimiter
 from messages import ConditionId, Market, MarketsChanged, TimerTick
 from polymm.errors import ConfigError
@@ -114,7 +113,7 @@ def next_poll_at(now_s: float, intervals_s: Sequence[int], poll_interval_s: floa
     return min(now_s + poll_interval_s, next_fast)
 
 
-class Discovery(pykka.ThreadingActor):
+class Discovery(Actor):
     """Polls Gamma for the configured series windows and fixed slugs.
 
     Thread ownership: everything here belongs to the actor thread; a :class:`Ticker` thread only

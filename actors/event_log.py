@@ -39,8 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pykka
-
+from actors.base import Actor
 from polymm.errors import ConfigError
 from polymm.journal import encode_line, next_file_number
 
@@ -314,7 +313,7 @@ def journal_dir_errors(path: str | os.PathLike[str]) -> list[str]:
     return []
 
 
-class EventLog(pykka.ThreadingActor):
+class EventLog(Actor):
     """The journal of canonical events.
 
     Thread ownership: the actor thread answers control calls (``ping``, ``sink``, ``flush``,

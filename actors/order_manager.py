@@ -19,6 +19,7 @@ from typing import Any
 
 import pykka
 
+from actors.base import Actor
 from actors.order_flow import Quote
 from actors.order_shutdown import OrderShutdown
 from actors.order_venue import (
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 HOUSEKEEPING_S = 0.5
 
 
-class OrderManager(OrderShutdown, pykka.ThreadingActor):
+class OrderManager(OrderShutdown, Actor):
     """Owns our orders at the venue: the tracker, signer, REST client, rate budgets, back-off,
     kill switch and the dead-man heartbeat.
 

@@ -6,8 +6,7 @@ import logging
 import time
 from typing import Any
 
-import pykka
-
+from actors.base import Actor
 from messages import DesiredQuotes, GateReason, QuoteSnapshot, SlotReady
 from polymm import trace
 from polymm.slot import LatestSlot
@@ -17,7 +16,7 @@ from trading.quoting import build_desired
 logger = logging.getLogger(__name__)
 
 
-class Quoter(pykka.ThreadingActor):
+class Quoter(Actor):
     """Wakes on its latest-only slot, runs the pure strategy, publishes into the OrderManager's.
 
     Thread ownership: parameters, the last published decision and the per-market gate memory

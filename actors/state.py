@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pykka
-
+from actors.base import Actor
 from messages import (
     QuoteSnapshot,
     TimerTick,
@@ -28,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 
-class State(pykka.ThreadingActor):
+class State(Actor):
     """Applies feed events and publishes quote snapshots.
 
     Thread ownership: the ``StateModel`` and every counter here belong to this actor's thread.

@@ -38,9 +38,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import orjson
-import pykka
 import websocket
 
+from actors.base import Actor
 from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
 from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
 from polymm import trace
@@ -67,7 +67,7 @@ def default_decoder(name: str) -> Decoder:
     return fn
 
 
-class WsFeed(pykka.ThreadingActor):
+class WsFeed(Actor):
     """Base of the websocket feed actors; subclasses set ``FEED`` and the protocol hooks.
 
     Thread ownership: see the module docstring. Hooks ``_handshake_frames`` and

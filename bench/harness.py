@@ -40,17 +40,32 @@ def get_json(base_url: str, path: str) -> Any:
 
 
 def open_market(base_url: str, *, asset: str = "btc", strategy: str = "bands",
-                alias: str = "bench") -> Market:
-    """The ``asset`` market of the window open now, from ``GET /gamma/events``."""
-    now_ms = time.time_ns() // 1_000_000
-    for ev in get_json(base_url, "/gamma/events"):
-        for raw in ev.get("markets") or []:
-            if not str(raw.get("slug", "")).startswith(f"{asset}-"):
+                alias: str = "bench", min_left_s: float = 0.0) -> Market:
+    """The ``asset`` market of the window open now, from ``GET /gamma/events``.
+
+    ``min_left_s``: a window closing sooner than that is waited out and the next one taken
+    (windows are aligned to the wall clock: a run that starts just before a boundary would
+    otherwise see its market close under it).
+    """
+    for _ in range(2):
+        now_ms = time.time_ns() // 1_000_000
+        for ev in get_json(base_url, "/gamma/events"):
+            for raw in ev.get("markets") or []:
+                if not str(raw.get("slug", "")).startswith(f"{asset}-"):
+                    continue
+                m = parse_market(raw, event=ev, alias=alias, asset=asset, strategy=strategy)
+                if m.start_ms <= now_ms < m.end_ms and m.accepting_orders:
+                    break
+            else:
                 continue
-            m = parse_market(raw, event=ev, alias=alias, asset=asset, strategy=strategy)
-            if m.start_ms <= now_ms < m.end_ms and m.accepting_orders:
-                return m
-    raise PolymmError(f"the simulated venue lists no open {asset} market")
+            break
+        else:
+            raise PolymmError(f"the simulated venue lists no open {asset} market")
+        left_s = (m.end_ms - now_ms) / 1000
+        if left_s >= min_left_s:
+            return m
+        threading.Event().wait(left_s + 0.5)  # the next window opens
+    raise PolymmError(f"no {asset} window with {min_left_s:.0f} s left")
 
 
 @dataclass

@@ -34,6 +34,7 @@ WAITING: frozenset[str] = frozenset({
     "Condition.wait (threading.py)", "Event.wait (threading.py)",
     "Thread._wait_for_tstate_lock (threading.py)", "Queue.get (queue.py)",
     "recv.<locals>._recv (websocket/_socket.py)", "SocketIO.readinto (socket.py)",
+    "FrameReader._need (venue/ws_frames.py)", "FrameReader._skip (venue/ws_frames.py)",
     "BaseSelector.select (selectors.py)", "EpollSelector.select (selectors.py)",
     "PollSelector.select (selectors.py)", "_PollLikeSelector.select (selectors.py)",
     "Popen._wait (subprocess.py)",

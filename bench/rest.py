@@ -101,7 +101,7 @@ def measure(repeats: int) -> Result:
     acct = None
     conn = None
     try:
-        market = open_market(sim.base_url)
+        market = open_market(sim.base_url, min_left_s=60)
         acct = new_account(sim.base_url, seed=7)
         u = urlsplit(sim.base_url)
         conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=5)

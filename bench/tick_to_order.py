@@ -116,7 +116,7 @@ def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_I
     try:
         if pin and sim.pid is not None:
             os.sched_setaffinity(sim.pid, {1})
-        market = open_market(sim.base_url)
+        market = open_market(sim.base_url, min_left_s=120)
         clear_book(sim.base_url, market)
         mover = new_account(sim.base_url, seed=11)
         for token in (0, 1):  # the top: Up bid 0.40, Up ask 0.60 (a BUY Down at 0.40)
