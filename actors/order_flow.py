@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from actors.order_cancels import OrderCancels
 from actors.order_venue import MarketInfo, blocked_ops, classify
 from messages import (
     ConditionId,
@@ -34,7 +35,7 @@ from trading.diff import DiffResult, batches, diff_orders
 from trading.order_replay import diff_record, risk_record
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker, Transition
 from trading.params import OrderParams, RiskLimits
-from trading.rate_budget import CANCEL, POST, Backoff, TokenBucket
+from trading.rate_budget import POST, Backoff, TokenBucket
 from trading.risk import Exposure, KillSwitch, check_posts
 from venue.orders import Order, limit_order_amounts_int, order_body
 
@@ -42,9 +43,7 @@ logger = logging.getLogger("actors.order_manager")
 
 SIZE_STEP_MICRO = 10_000  # the venue takes sizes in whole hundredths of a share
 TICK_REFRESH_MIN_S = 5.0
-SHUTDOWN_CANCEL_BUDGET_S = 10.0
 Quote = tuple[TokenId, Side, int, int]
-_Started = tuple[Any, tuple[str, ...], int]  # (the client's pending call, its ids, t0 ns)
 # Refusals that say nothing about the quote itself: it may be sent again once allowed. Any
 # other refusal holds the quote back until the next desired quotes re-price it.
 _TRANSIENT = frozenset({RejectReason.RATE_LIMITED, RejectReason.TOO_EARLY,
@@ -56,7 +55,7 @@ def qkey(q: DesiredQuote) -> Quote:
     return (q.token_id, q.side, q.price_pips, q.size_micro)
 
 
-class OrderFlow:
+class OrderFlow(OrderCancels):
     """The pass (diff → cancels → diff → risk → sign → post) and its outcomes."""
 
     # State owned by the OrderManager (set in its ``__init__``).
@@ -178,93 +177,6 @@ class OrderFlow:
                                      in_flight, managed, self._ticks, result,
                                      post_behind=post_behind))
         return result
-
-    def _send_cancels(self, ids: Sequence[str], now_s: float, *, force: bool = False) -> None:
-        now_ms = int(now_s * 1000)
-        for batch in batches(list(ids), self._cancel_batch):
-            if force:
-                # Forced (shutdown) cancels skip the budget, never the venue's Retry-After.
-                if not self._cancel_window_open(self._clock() + SHUTDOWN_CANCEL_BUDGET_S):
-                    return
-                self._cancel_bucket.try_take(len(batch), now_s)  # spent, even when empty
-            elif not self._cancel_allowed(batch, now_s):
-                return
-            self._cancel_sending(batch, now_ms)
-            t0 = time.perf_counter_ns()
-            try:
-                reply = self._client.cancel_orders(list(batch))
-            except VenueError as exc:
-                if self._cancel_error(exc, batch, now_s):
-                    continue
-                return
-            finally:
-                self._timing("orders.order_submit_latency_ms",
-                             (time.perf_counter_ns() - t0) / 1e6, "cancel")
-            self.backoff.ok(CANCEL)
-            self._apply_cancel_reply(reply, batch)
-
-    def _begin_cancels(self, batch: Sequence[str], now_s: float) -> _Started | None:
-        """Write one cancel request without waiting for its reply; None when nothing is in
-        flight (budget, back-off, or the request failed: handled as in ``_send_cancels``)."""
-        if not self._cancel_allowed(batch, now_s):
-            return None
-        self._cancel_sending(batch, int(now_s * 1000))
-        t0 = time.perf_counter_ns()
-        try:
-            call = self._client.begin_cancel_orders(list(batch))
-        except VenueError as exc:
-            self._cancel_error(exc, batch, now_s)
-            return None
-        return call, tuple(batch), t0
-
-    def _finish_cancels(self, started: _Started, now_s: float) -> None:
-        """Read the reply of ``_begin_cancels`` and apply it."""
-        call, batch, t0 = started
-        try:
-            reply = self._client.finish_cancel_orders(call)
-        except VenueError as exc:
-            self._cancel_error(exc, batch, now_s)
-            return
-        finally:
-            self._timing("orders.order_submit_latency_ms",
-                         (time.perf_counter_ns() - t0) / 1e6, "cancel")
-        self.backoff.ok(CANCEL)
-        self._apply_cancel_reply(reply, batch)
-
-    def _cancel_allowed(self, batch: Sequence[str], now_s: float) -> bool:
-        if not self.backoff.allowed(CANCEL, now_s):
-            return False
-        if not self._cancel_bucket.try_take(len(batch), now_s):
-            logger.debug("order manager: cancel budget exhausted; deferring %d", len(batch))
-            return False
-        return True
-
-    def _cancel_sending(self, batch: Sequence[str], now_ms: int) -> None:
-        self.tracker.cancel_sent(batch, now_ms)
-        self._record({"op": "cancel", "ids": list(batch)})
-        self._timing("orders.batch_size", len(batch), "cancel")
-
-    def _cancel_error(self, exc: VenueError, batch: Sequence[str], now_s: float) -> bool:
-        """A cancel request failed; True when the next batch may still go. An unknown outcome
-        leaves the orders canceling (looked up later); a refusal means they still rest."""
-        if isinstance(exc, OutcomeUnknown):
-            logger.warning("order manager: cancel of %d orders timed out: %s", len(batch), exc)
-            return True
-        self.tracker.cancel_failed(batch)
-        self._refused(CANCEL, exc, now_s)
-        return False
-
-    def _apply_cancel_reply(self, reply: Any, batch: Sequence[str] = ()) -> None:
-        canceled = list((reply or {}).get("canceled") or [])
-        not_canceled = dict((reply or {}).get("not_canceled") or {})
-        self._record({"op": "canceled", "ids": canceled, "not_canceled": not_canceled})
-        for tr in self.tracker.cancel_reply(canceled, not_canceled, self._now_ms()):
-            self._on_transition(tr)
-        done = {str(i).lower() for i in canceled} | {str(i).lower() for i in not_canceled}
-        done.update(str(i).lower() for i in batch if str(i).lower() in self._strays)
-        gone = self._strays & done
-        self._strays -= gone
-        self.tracker.forget_strays(gone)
 
     def _send_posts(self, quotes: Sequence[DesiredQuote], now_s: float) -> None:
         now_ms = int(now_s * 1000)

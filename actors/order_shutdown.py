@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from actors.order_flow import SHUTDOWN_CANCEL_BUDGET_S, OrderFlow
+from actors.order_cancels import SHUTDOWN_CANCEL_BUDGET_S
+from actors.order_flow import OrderFlow
 from actors.order_venue import remote_orders, transient_refusal
 from polymm.errors import VenueError
 from trading.order_tracker import OPEN, OrderState
