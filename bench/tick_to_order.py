@@ -90,6 +90,7 @@ def _config(tmp: str, switch_s: float, affinity: tuple[int, ...]) -> Any:
         "order_manager.order_rate_per_s": 1000, "order_manager.order_burst": 2000,
         "order_manager.cancel_rate_per_s": 2000, "order_manager.cancel_burst": 4000,
         "risk.max_open_orders_per_market": 20,
+        "order_manager.pipeline_replace": True,  # the replacement does not wait for the cancel
         "event_log.dir": tmp,
         "logging.status_interval_s": 3600,
         "runtime.switch_interval_s": switch_s,

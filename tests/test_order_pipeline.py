@@ -28,8 +28,11 @@ def _reprice(env: Env) -> dict:
     return env.desire([q(4000), q(5000, DOWN)])  # Up re-priced beyond tolerance
 
 
+ON = OrderParams(pipeline_replace=True)
+
+
 def test_replacement_is_posted_before_the_cancel_reply_is_read(env: Env) -> None:
-    env.start()
+    env.start(params=ON)
     stats = _reprice(env)
     assert env.calls(*WIRE) == ["cancel_orders", "post_orders", "finish_cancel_orders"]
     assert stats["orders_canceled"] == 1 and stats["open_orders"] == 2
@@ -41,7 +44,7 @@ def test_replacement_is_posted_before_the_cancel_reply_is_read(env: Env) -> None
 
 
 def test_off_the_replacement_waits_for_the_cancel_reply(env: Env) -> None:
-    env.start(params=OrderParams(pipeline_replace=False))
+    env.start()  # the default
     stats = _reprice(env)
     assert env.calls(*WIRE) == ["cancel_orders", "post_orders"]
     assert stats["orders_canceled"] == 1 and stats["open_orders"] == 2
@@ -49,7 +52,7 @@ def test_off_the_replacement_waits_for_the_cancel_reply(env: Env) -> None:
 
 def test_risk_counts_the_canceling_order_and_the_trimmed_post_waits(env: Env) -> None:
     # Room for two orders: Up + Down rest; the Up replacement fits only once the old Up is gone.
-    env.start(limits=RiskLimits(max_open_orders_per_market=2, max_position_shares=10_000,
+    env.start(params=ON, limits=RiskLimits(max_open_orders_per_market=2, max_position_shares=10_000,
                                 max_notional_usd=100_000))
     stats = _reprice(env)
     assert env.calls(*WIRE) == ["cancel_orders", "finish_cancel_orders", "post_orders"]
@@ -61,7 +64,7 @@ def test_risk_counts_the_canceling_order_and_the_trimmed_post_waits(env: Env) ->
 
 
 def test_a_post_that_could_trade_with_a_canceling_order_waits(env: Env) -> None:
-    env.start()
+    env.start(params=ON)
     env.desire([q(4500), ask(5200)])
     env.client.calls.clear()
     stats = env.desire([q(5300), ask(5600)])  # the new bid is above our canceling ask
@@ -74,7 +77,7 @@ def test_a_post_that_could_trade_with_a_canceling_order_waits(env: Env) -> None:
 
 
 def test_cancel_without_a_reply_leaves_the_order_canceling(env: Env) -> None:
-    env.start()
+    env.start(params=ON)
     env.desire([q(4500)])
     env.client.cancel_errors.append(OutcomeUnknown("DELETE /orders: timed out"))
     stats = env.desire([q(4000)])
@@ -85,7 +88,7 @@ def test_cancel_without_a_reply_leaves_the_order_canceling(env: Env) -> None:
 
 
 def test_cancel_refused_before_sending_falls_back_to_a_normal_pass(env: Env) -> None:
-    env.start()
+    env.start(params=ON)
     env.desire([q(4500)])
     env.client.calls.clear()
     env.client.cancel_errors.append(VenueError("DELETE /orders: not sent: refused"))

@@ -73,8 +73,10 @@ class OrderParams:
     resolve_timeout_s: float = field(default=10.0, metadata=rng(0.5, 300))
     # Re-pricing: write the cancels, then post the replacements at once on a second connection
     # (exposure counts both until the cancel is confirmed; a replacement that could trade with
-    # one of our canceling orders waits), instead of waiting for the cancels' reply.
-    pipeline_replace: bool = True
+    # one of our canceling orders waits), instead of waiting for the cancels' reply. Off by
+    # default: a post written before the cancel's reply can land inside a Retry-After window
+    # that reply opens (a 425 covers posts too), which the venue may count against the key.
+    pipeline_replace: bool = False
     # An order the venue acknowledged must show up on the user channel within this time, or
     # the user socket is treated as silently stuck and reconnected.
     user_ack_timeout_s: float = field(default=5.0, metadata=rng(1, 120))
