@@ -20,7 +20,9 @@ first ``sendall``), read from ``polymm.trace`` marks, which also give the per-st
 
 Conditions: idle (no other market data) and under load (``--market-rate LOAD_RATE`` on the
 venue: background ``price_change`` messages on the same market, away from the top). Each
-condition starts a fresh venue and bot. ``p50_us``/``p99_us`` are medians over ``repeats``
+condition starts a fresh venue and bot. Load and idle run with ``order_manager.pipeline_replace``
+on (the replacement is posted before the cancel's reply is read); ``sequential_*`` repeats the
+load condition with it off, the shipped default. ``p50_us``/``p99_us`` are medians over ``repeats``
 blocks of ``CYCLES`` post/cancel cycles; ``p999_us`` and ``stages`` pool all blocks.
 ``python -m bench.tick_to_order --variants`` also measures, under load, GIL switch interval
 0.005 s vs 0.0005 s (and 0.0001 s) and CPU pinning (bot on CPU 0, venue on CPU 1) vs none.
@@ -83,14 +85,17 @@ class _StrayCounter(logging.Filter):
         return True
 
 
-def _config(tmp: str, switch_s: float, affinity: tuple[int, ...]) -> Any:
+def _config(tmp: str, switch_s: float, affinity: tuple[int, ...],
+            pipeline: bool = True) -> Any:
     return load_config(overrides={
         "quoter.bands.half_spread_pips": 1500,
         "quoter.min_seconds_to_close": 0,
         "order_manager.order_rate_per_s": 1000, "order_manager.order_burst": 2000,
         "order_manager.cancel_rate_per_s": 2000, "order_manager.cancel_burst": 4000,
         "risk.max_open_orders_per_market": 20,
-        "order_manager.pipeline_replace": True,  # the replacement does not wait for the cancel
+        # True: the replacement does not wait for the cancel's reply (off by default, see
+        # ``sequential_*``, measured with the default).
+        "order_manager.pipeline_replace": pipeline,
         "event_log.dir": tmp,
         "logging.status_interval_s": 3600,
         "runtime.switch_interval_s": switch_s,
@@ -99,7 +104,7 @@ def _config(tmp: str, switch_s: float, affinity: tuple[int, ...]) -> Any:
 
 
 def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_INTERVAL_S,
-                  pin: bool = False) -> dict[str, Any]:
+                  pin: bool = False, pipeline: bool = True) -> dict[str, Any]:
     """One fresh venue + bot; ``blocks`` lists of path samples and the pooled stage times."""
     args = ["--noise-rate", "0", "--assets", "btc", "--window-seconds", "900"]
     if market_rate:
@@ -125,7 +130,7 @@ def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_I
                                       size_micro=10_000_000, token=token)
             mover.client.post_order(body)
         with tempfile.TemporaryDirectory(prefix="bench-t2o-") as tmp:
-            cfg = _config(tmp, switch_s, (0,) if pin else ())
+            cfg = _config(tmp, switch_s, (0,) if pin else (), pipeline)
             bot = sup = BenchSupervisor(cfg, build_venue(cfg, sim.base_url), metrics=metrics)
             bot.start()
             bot.tell_markets(market)
@@ -238,11 +243,16 @@ def measure(repeats: int) -> Result:
     res = Result(SCENARIO)
     load = run_condition(market_rate=LOAD_RATE, blocks=repeats)
     idle = run_condition(market_rate=0, blocks=repeats)
+    # The shipped default: the replacement is posted once the cancel's reply is read.
+    seq = run_condition(market_rate=LOAD_RATE, blocks=repeats, pipeline=False)
     _summarise(res, load, "")
     _summarise(res, idle, "idle_")
+    _summarise(res, seq, "sequential_")
     res.set("background_msgs_per_s", round(load["feed_msgs_per_s"]))
-    res.set("stages", {"load": _stage_table(load["rows"]), "idle": _stage_table(idle["rows"])})
-    res.set("stage_note", "each stage ends at its mark; cause = frame ts_recv_ns")
+    res.set("stages", {"load": _stage_table(load["rows"]), "idle": _stage_table(idle["rows"]),
+                       "sequential": _stage_table(seq["rows"])})
+    res.set("stage_note", "each stage ends at its mark; cause = frame ts_recv_ns; "
+                          "load/idle: pipeline_replace on, sequential: off (the default)")
     return res
 
 

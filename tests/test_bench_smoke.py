@@ -119,9 +119,9 @@ def test_tick_to_order_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tick_to_order, "LOAD_RATE", 500)
     obj = _check(tick_to_order.measure(1), "tick_to_order",
                  ("p50_us", "p99_us", "p999_us", "idle_p50_us", "idle_p99_us",
-                  "background_msgs_per_s"))
+                  "background_msgs_per_s", "sequential_p50_us", "sequential_p99_us"))
     stages = obj["stages"]
-    assert isinstance(stages, dict) and set(stages) == {"load", "idle"}
+    assert isinstance(stages, dict) and set(stages) == {"load", "idle", "sequential"}
     for table in stages.values():
         assert "send" in table
         assert all(_number(row["p50_us"]) for row in table.values())
