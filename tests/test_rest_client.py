@@ -29,6 +29,7 @@ from venue.rest_errors import (
     TooEarly,
     Unauthorized,
 )
+from venue.rest_transport import Transport
 
 
 @pytest.fixture
@@ -340,3 +341,66 @@ def test_cancel_that_cannot_be_written_frees_its_connection() -> None:
             c.begin_cancel_orders([])
     finally:
         c.close()
+
+
+class _RawServer:
+    """Listens on 127.0.0.1, records each request's bytes and answers each with the next
+    canned reply, on whatever connection it comes (bounded: daemon thread, socket timeouts)."""
+
+    def __init__(self, replies: list[bytes]) -> None:
+        self.replies = replies
+        self.requests: list[bytes] = []
+        self.srv = socket.create_server(("127.0.0.1", 0))
+        self.srv.settimeout(5)
+        self.port = self.srv.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        replies = list(self.replies)
+        with self.srv:
+            while replies:
+                c = self.srv.accept()[0]
+                with c:
+                    c.settimeout(5)
+                    self._serve_conn(c, replies)
+
+    def _serve_conn(self, c: socket.socket, replies: list[bytes]) -> None:
+        buf = b""
+        while replies:
+            while b"\r\n\r\n" not in buf:
+                more = c.recv(65536)
+                if not more:
+                    return  # the client closed: the next request comes on a new connection
+                buf += more
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            n = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line.lower().startswith(b"content-length:"):
+                    n = int(line.split(b":")[1])
+            while len(rest) < n:
+                rest += c.recv(65536)
+            self.requests.append(head + b"\r\n\r\n" + rest[:n])
+            buf = rest[n:]
+            c.sendall(replies.pop(0))
+
+
+def test_request_bytes_and_a_chunked_reply() -> None:
+    chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"3\r\n[{\"\r\n4\r\na\":1\r\n2\r\n}]\r\n0\r\n\r\n")
+    srv = _RawServer([chunked, b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"])
+    t = Transport(f"http://127.0.0.1:{srv.port}/v1", connect_timeout_s=1, timeout_s=2)
+    try:
+        reply = t.exchange("POST", "/orders", {"X-Key": "k"}, b'["x"]')
+        assert (reply.status, reply.data) == (200, b'[{"a":1}]')
+        assert 0 < reply.sent_ns <= reply.recv_ns
+        with pytest.raises(ValueError, match="illegal header"):
+            t.exchange("GET", "/x", {"X-Bad": "a\r\nInjected: 1"}, None)
+        assert t.exchange("DELETE", "/cancel-all", {}, None).status == 204  # a fresh socket
+    finally:
+        t.close()
+    srv.thread.join(5)
+    post, delete = srv.requests
+    assert post == (b"POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Key: k\r\n"
+                    b"Content-Length: 5\r\n\r\n[\"x\"]" % srv.port)
+    assert delete == b"DELETE /v1/cancel-all HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % srv.port

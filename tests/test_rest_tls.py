@@ -93,6 +93,7 @@ def test_untrusted_certificate_fails_before_sending(tls_server: tuple[str, Path]
 def test_default_https_transport_verifies_with_requests_ca_bundle() -> None:
     t = Transport("https://clob.polymarket.com", connect_timeout_s=1, timeout_s=2)
     conn: Any = t._conn
-    assert conn._context.verify_mode == ssl.CERT_REQUIRED and conn._context.check_hostname
+    assert conn.ssl_context.verify_mode == ssl.CERT_REQUIRED and conn.ssl_context.check_hostname
+    assert conn.port == 443 and conn.host_header == b"clob.polymarket.com"
     assert t.origin == "https://clob.polymarket.com" and t.prefix == ""
     t.close()
