@@ -31,7 +31,7 @@ from messages import (
 from polymm import trace
 from polymm.errors import OutcomeUnknown, VenueError
 from trading.ack_watch import AckWatch
-from trading.diff import DiffResult, batches, diff_orders
+from trading.diff import DiffResult, batches, crosses, diff_orders
 from trading.order_replay import diff_record, risk_record
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker, Transition
 from trading.params import OrderParams, RiskLimits
@@ -107,18 +107,25 @@ class OrderFlow(OrderCancels):
         that could trade with a canceling order) is posted after the reply, as without it.
         """
         now_s = self._clock()
-        diff = self._diff()
+        pipeline = self._params.pipeline_replace
+        diff = self._diff(post_behind=pipeline)
         cause_ns = self._desired.cause_recv_ns if trace.enabled and self._desired else 0
         if cause_ns:
             trace.mark(trace.DIFF, cause_ns)
         cancels = sorted(self._strays | set(diff.cancels))
-        if cancels and self._params.pipeline_replace and len(cancels) <= self._cancel_batch:
+        if cancels and pipeline and len(cancels) <= self._cancel_batch:
+            ids = set(cancels)
+            canceling = [o for o in self.tracker.live_orders() if o.order_id in ids]
             started = self._begin_cancels(cancels, now_s)
             if started is not None:
                 if cause_ns:
                     trace.mark(trace.CANCEL, cause_ns)
                 try:
-                    self._post_pass(self._diff(post_behind=True), now_s, behind=True)
+                    # The diff already posts behind older canceling orders; these are the ones
+                    # just canceled (left out of its matching, so its posts stand as they are).
+                    posts = tuple(q for q in diff.posts
+                                  if not any(crosses(q, o) for o in canceling))
+                    self._post_pass(dataclasses.replace(diff, posts=posts), now_s, behind=True)
                 finally:
                     self._finish_cancels(started, now_s)
                 self._post_pass(self._diff(), now_s)
