@@ -46,7 +46,6 @@ class OrderCancels:
     _now_ms: Callable[[], int]
 
     def _send_cancels(self, ids: Sequence[str], now_s: float, *, force: bool = False) -> None:
-        now_ms = int(now_s * 1000)
         for batch in batches(list(ids), self._cancel_batch):
             if force:
                 # Forced (shutdown) cancels skip the budget, never the venue's Retry-After.
@@ -55,47 +54,44 @@ class OrderCancels:
                 self._cancel_bucket.try_take(len(batch), now_s)  # spent, even when empty
             elif not self._cancel_allowed(batch, now_s):
                 return
-            self._cancel_sending(batch, now_ms)
-            t0 = time.perf_counter_ns()
-            try:
-                reply = self._client.cancel_orders(list(batch))
-            except VenueError as exc:
-                if self._cancel_error(exc, batch, now_s):
-                    continue
+            started, ok = self._write_cancels(batch, now_s)
+            if started is not None:
+                ok = self._finish_cancels(started, now_s)
+            if not ok:
                 return
-            finally:
-                self._timing("orders.order_submit_latency_ms",
-                             (time.perf_counter_ns() - t0) / 1e6, "cancel")
-            self.backoff.ok(CANCEL)
-            self._apply_cancel_reply(reply, batch)
 
     def _begin_cancels(self, batch: Sequence[str], now_s: float) -> _Started | None:
         """Write one cancel request without waiting for its reply; None when nothing is in
         flight (budget, back-off, or the request failed: handled as in ``_send_cancels``)."""
         if not self._cancel_allowed(batch, now_s):
             return None
+        return self._write_cancels(batch, now_s)[0]
+
+    def _write_cancels(self, batch: Sequence[str], now_s: float) -> tuple[_Started | None, bool]:
+        """Mark ``batch`` canceling and write its request: (the request in flight, or None if
+        it failed; whether the next batch may still go)."""
         self._cancel_sending(batch, int(now_s * 1000))
         t0 = time.perf_counter_ns()
         try:
             call = self._client.begin_cancel_orders(list(batch))
         except VenueError as exc:
-            self._cancel_error(exc, batch, now_s)
-            return None
-        return call, tuple(batch), t0
+            return None, self._cancel_error(exc, batch, now_s)
+        return (call, tuple(batch), t0), True
 
-    def _finish_cancels(self, started: _Started, now_s: float) -> None:
-        """Read the reply of ``_begin_cancels`` and apply it."""
+    def _finish_cancels(self, started: _Started, now_s: float) -> bool:
+        """Read the reply of a written cancel request and apply it; whether the next batch
+        may still go."""
         call, batch, t0 = started
         try:
             reply = self._client.finish_cancel_orders(call)
         except VenueError as exc:
-            self._cancel_error(exc, batch, now_s)
-            return
+            return self._cancel_error(exc, batch, now_s)
         finally:
             self._timing("orders.order_submit_latency_ms",
                          (time.perf_counter_ns() - t0) / 1e6, "cancel")
         self.backoff.ok(CANCEL)
         self._apply_cancel_reply(reply, batch)
+        return True
 
     def _cancel_allowed(self, batch: Sequence[str], now_s: float) -> bool:
         if not self.backoff.allowed(CANCEL, now_s):

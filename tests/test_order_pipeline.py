@@ -49,7 +49,8 @@ def test_replacement_is_posted_before_the_cancel_reply_is_read(env: Env) -> None
 def test_off_the_replacement_waits_for_the_cancel_reply(env: Env) -> None:
     env.start()  # the default
     stats = _reprice(env)
-    assert env.calls(*WIRE) == ["cancel_orders", "post_orders"]
+    # The reply is read before the replacement is posted.
+    assert env.calls(*WIRE) == ["cancel_orders", "finish_cancel_orders", "post_orders"]
     assert stats["orders_canceled"] == 1 and stats["open_orders"] == 2
 
 
