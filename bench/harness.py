@@ -49,17 +49,13 @@ def open_market(base_url: str, *, asset: str = "btc", strategy: str = "bands",
     """
     for _ in range(2):
         now_ms = time.time_ns() // 1_000_000
-        for ev in get_json(base_url, "/gamma/events"):
-            for raw in ev.get("markets") or []:
-                if not str(raw.get("slug", "")).startswith(f"{asset}-"):
-                    continue
-                m = parse_market(raw, event=ev, alias=alias, asset=asset, strategy=strategy)
-                if m.start_ms <= now_ms < m.end_ms and m.accepting_orders:
-                    break
-            else:
-                continue
-            break
-        else:
+        markets = (parse_market(raw, event=ev, alias=alias, asset=asset, strategy=strategy)
+                   for ev in get_json(base_url, "/gamma/events")
+                   for raw in ev.get("markets") or []
+                   if str(raw.get("slug", "")).startswith(f"{asset}-"))
+        m = next((m for m in markets
+                  if m.start_ms <= now_ms < m.end_ms and m.accepting_orders), None)
+        if m is None:
             raise PolymmError(f"the simulated venue lists no open {asset} market")
         left_s = (m.end_ms - now_ms) / 1000
         if left_s >= min_left_s:

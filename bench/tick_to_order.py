@@ -15,8 +15,9 @@ the very path being timed): each action moves both mids, and the bot replaces bo
 The time of a path runs from the moving frame's ``ts_recv_ns`` (taken on the market feed's
 reader thread) to ``ClobClient.last_send_ns`` of the post (taken right before the request's
 first ``sendall``), read from ``polymm.trace`` marks, which also give the per-stage breakdown
-(``polymm.trace.STAGES``). The order manager cancels before it posts, so the path includes a
-``DELETE /orders`` round trip (stage ``cancel``); ``p50_us_excl_cancel`` leaves it out.
+(``polymm.trace.STAGES``). The order manager cancels before it posts, so the path includes
+stage ``cancel``: writing the ``DELETE /orders`` (pipelined replace) or its whole round trip
+(``sequential_*``); ``p50_us_excl_cancel`` leaves it out.
 
 Conditions: idle (no other market data) and under load (``--market-rate LOAD_RATE`` on the
 venue: background ``price_change`` messages on the same market, away from the top). Each

@@ -40,7 +40,8 @@ DECODE, STATE, SLOT_WAIT, QUOTE, ORDER_WAIT, DIFF, CANCEL, SIGN, SEND, REPLY = r
 # quote       the Quoter built the desired quotes and put them in the OrderManager's slot
 # order_wait  the OrderManager took them from its slot
 # diff        the OrderManager diffed desired against live orders
-# cancel      the cancels of the pass came back (only when the pass cancels first)
+# cancel      the pass's cancels came back (sequential replace) or were written (pipelined);
+#             only when the pass cancels first
 # sign        the orders of the first post batch were signed and their bodies built
 # send        the first post batch's bytes were written (``ClobClient.last_send_ns``)
 # reply       its reply was read (``ClobClient.last_recv_ns``)
