@@ -25,6 +25,11 @@ def _our_live(h: Harness) -> list[dict[str, object]]:
     return [o for o in h.sim.orders(h.api_key) if o["status"] == "LIVE"]
 
 
+def _matched(h: Harness) -> dict[str, int]:
+    """Matched size per order of ours at the venue."""
+    return {str(o["id"]): int(str(o["matched_micro"])) for o in h.sim.orders(h.api_key)}
+
+
 def _inventory_shares(h: Harness, token_index: int) -> float:
     key = ("inv_up", "inv_down")[token_index]
     return sum(float(m[key]) for m in h.state_status()["markets"])
@@ -36,18 +41,25 @@ def test_matched_then_failed_trade_reverts_inventory_and_risk_counted_it(tmp_pat
     with Harness(tmp_path, sim_args=sim_args) as h:
         h.wait_quoting()
         tracker = h.tracker()
-        order = _our_live(h)[0]
-        token, price = str(order["asset_id"]), int(str(order["price_pips"]))
-        idx = next(m["token_ids"].index(token) for m in h.venue()["markets"]
-                   if token in m["token_ids"])
-        before = tracker.positions().get(token, 0)
-        inv_before = _inventory_shares(h, idx)
-        # A taker sells into our bid and everything better (the whole side down to our price):
-        # our order fills completely.
-        taken = h.sim.take(token, "SELL", f"{price / 10_000:.4f}", "1000000")
-        assert taken["trade_id"]
-        size = int(str(order["original_micro"]))
-        mine = [o for o in h.sim.orders(h.api_key) if o["id"] == order["id"]]
+        for _ in range(5):
+            order = _our_live(h)[0]
+            token, price = str(order["asset_id"]), int(str(order["price_pips"]))
+            idx = next(m["token_ids"].index(token) for m in h.venue()["markets"]
+                       if token in m["token_ids"])
+            before = tracker.positions().get(token, 0)
+            inv_before = _inventory_shares(h, idx)
+            matched_before = _matched(h)
+            # A taker sells into our bid and everything better (the whole side down to our
+            # price): our order fills completely.
+            taken = h.sim.take(token, "SELL", f"{price / 10_000:.4f}", "1000000")
+            assert taken["trade_id"]
+            size = int(str(order["original_micro"]))
+            mine = [o for o in h.sim.orders(h.api_key) if o["id"] == order["id"]]
+            untouched = all(v == matched_before.get(k, 0) for k, v in _matched(h).items())
+            if mine[0]["matched_micro"] or not untouched:
+                break
+            # The bot re-priced that order away between our read and the take, and the take
+            # met none of our orders: nothing of ours changed, so pick again.
         assert mine[0]["matched_micro"] == size, mine
 
         # MATCHED (then RETRYING): risk and inventory count the fill.
