@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +16,8 @@ import pytest
 
 from messages import Market
 from polymm.errors import PolymmError, VenueError
+from tests.loopback_http import ClosingHTTPServer
+from venue import gamma as gamma_module
 from venue.gamma import (
     GammaClient,
     interval_label,
@@ -124,6 +127,37 @@ def test_start_falls_back_to_event_start_time() -> None:
     assert m.start_ms == 1_780_000_200_000
 
 
+def test_market_without_version_is_v1_logged_once_per_process(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Every market listed before the Protocol V2 rollout comes without "version".
+    monkeypatch.setattr(gamma_module, "_version_default_logged", False)
+    caplog.set_level(logging.WARNING, logger="venue.gamma")
+    first = _parse(_with(version=None))
+    second = _parse({**_with(version=None), "slug": "btc-updown-15m-1780001100"})
+    assert (first.version, first.token_ids) == ("v1", (UP, DOWN))
+    assert (second.version, second.token_ids) == ("v1", (UP, DOWN))
+    lines = [r.getMessage() for r in caplog.records if r.name == "venue.gamma"]
+    assert len(lines) == 1, lines
+    assert "btc-updown-15m-1780000200" in lines[0] and "'version'" in lines[0]
+    # A null version is absent too; it is not logged again.
+    assert _parse({**MARKET, "version": None}).version == "v1"
+    assert len([r for r in caplog.records if r.name == "venue.gamma"]) == 1
+
+
+def test_event_start_time_after_the_end_is_not_the_start() -> None:
+    # A non-window event (an election) has the day it happens as startTime, after its markets
+    # stop trading (nautilus gamma_event.json): the market opened at its startDate.
+    m = _parse(_with(eventStartTime=None, endDate="2028-11-07T00:00:00Z"),
+               event={**EVENT, "startTime": "2028-11-07T12:00:00Z"})
+    assert m.start_ms == iso_to_ms(MARKET["startDate"])
+    assert m.start_ms < m.end_ms
+
+
+def test_market_that_starts_after_it_ends_is_refused() -> None:
+    with pytest.raises(VenueError, match="starts after its endDate"):
+        _parse(_with(eventStartTime="2026-05-28T21:00:00Z"))
+
+
 def test_fees_disabled_and_price_to_beat_as_string() -> None:
     event = {**EVENT, "eventMetadata": json.dumps({"priceToBeat": "64126.5"})}
     m = _parse(_with(feesEnabled=False), event=event)
@@ -131,8 +165,8 @@ def test_fees_disabled_and_price_to_beat_as_string() -> None:
 
 
 @pytest.mark.parametrize(("changes", "field"), [
-    ({"version": None}, "version"),
     ({"version": "v3"}, "version"),
+    ({"version": ""}, "version"),
     ({"clobTokenIds": "[not json"}, "clobTokenIds"),
     ({"clobTokenIds": json.dumps([UP])}, "clobTokenIds"),
     ({"clobTokenIds": json.dumps([UP, 123])}, "clobTokenIds"),
@@ -211,9 +245,14 @@ class _Gamma(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: ClassVar[list[tuple[str, dict[str, list[str]]]]] = []
     replies: ClassVar[dict[str, tuple[int, Any, dict[str, str]]]] = {}
+    closed: ClassVar[threading.Event] = threading.Event()  # a client connection has ended
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def finish(self) -> None:
+        super().finish()
+        self.closed.set()
 
     def do_GET(self) -> None:
         u = urlsplit(self.path)
@@ -231,9 +270,8 @@ class _Gamma(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def gamma() -> Iterator[tuple[GammaClient, type[_Gamma]]]:
-    handler = type("Handler", (_Gamma,), {"seen": [], "replies": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
+    handler = type("Handler", (_Gamma,), {"seen": [], "replies": {}, "closed": threading.Event()})
+    server = ClosingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
@@ -280,6 +318,18 @@ def test_http_errors_are_venue_errors(gamma: tuple[GammaClient, Any]) -> None:
     h.replies["/gamma/events"] = (200, {"not": "a list"}, {})
     with pytest.raises(VenueError, match="list of events"):
         client.events_by_slug(["a"])
+
+
+def test_an_error_reply_kept_by_the_caller_does_not_hold_its_connection(
+        gamma: tuple[GammaClient, Any]) -> None:
+    client, h = gamma
+    h.replies["/gamma/events"] = (429, {"error": "rate limited"}, {})
+    with pytest.raises(VenueError) as info:
+        client.events_by_slug(["a"])
+    kept = info.value  # a caller may keep the error (to report it); its traceback comes along
+    client.close()
+    assert h.closed.wait(5), "the connection stayed open after close() while the error lived"
+    assert kept.status == 429
 
 
 def test_connection_refused_is_a_venue_error() -> None:

@@ -18,6 +18,7 @@ from messages import (
     TradeStatus,
 )
 from venue.wire import WireError, decode_user
+from venue.wire_common import MS_BELOW, SECONDS_BELOW, epoch_ms
 
 RECV = 1_700_000_000_000_000_000
 
@@ -118,7 +119,69 @@ def test_order_update_partial_fill_without_timestamp_uses_created_at() -> None:
     assert order.ts_event_ms == 1672290687000
 
 
+# A FOK the venue killed, as recorded by nautilus (ws_user_order_fok_killed.json, ids redacted).
+FOK_KILLED = (b'{"id":"0x78xx","owner":"00000000-0000-0000-0000-000000000001","market":"0x0014",'
+              b'"asset_id":"256","side":"BUY","order_owner":"00000000-0000-0000-0000-000000000001",'
+              b'"original_size":"12","size_matched":"","price":"0.6","associate_trades":[],'
+              b'"outcome":"","type":"CANCELLATION","created_at":"","expiration":"0",'
+              b'"order_type":"FOK","status":"CANCELED_order couldn\'t be fully filled. FOK orders '
+              b'are fully filled or killed.","maker_address":"0xf39f","timestamp":"1777824065000",'
+              b'"event_type":"order"}')
+
+
+def test_killed_fok_with_empty_size_matched_is_an_order_event() -> None:
+    (order,) = decode_user(FOK_KILLED, RECV)
+    assert order == OrderEvent(
+        order_id=OrderHash("0x78xx"), condition_id=ConditionId("0x0014"), token_id=TokenId("256"),
+        side=Side.BUY, type=OrderEventType.CANCELLATION,
+        status="CANCELED_order couldn't be fully filled. FOK orders are fully filled or killed.",
+        price_pips=6000, original_size_micro=12_000_000, size_matched_micro=0,
+        owner="00000000-0000-0000-0000-000000000001", ts_event_ms=1777824065000,
+        ts_recv_ns=RECV)
+
+
+def test_order_with_empty_created_at_and_no_timestamp_is_missing_its_time() -> None:
+    doc = orjson.loads(FOK_KILLED)
+    doc.pop("timestamp")
+    with pytest.raises(WireError) as info:
+        decode_user(orjson.dumps(doc), RECV)
+    assert info.value.reason == "missing_field" and "timestamp" in str(info.value)
+
+
+def test_trade_timestamp_in_seconds_is_not_taken_as_milliseconds() -> None:
+    # nautilus user_trade3.json: "timestamp" in seconds, equal to last_update (2025-11-10).
+    (trade,) = decode_user(_trade(timestamp="1762776436", last_update="1762776436"), RECV)
+    assert isinstance(trade, TradeEvent)
+    assert trade.ts_event_ms == 1_762_776_436_000
+
+
+def test_seconds_field_sent_in_milliseconds_is_not_scaled_again() -> None:
+    # nautilus ws_user_order_venue_cancel.json: "created_at" in milliseconds.
+    doc = {**orjson.loads(ORDER), "created_at": "1774377384000"}
+    doc.pop("timestamp")
+    (order,) = decode_user(orjson.dumps(doc), RECV)
+    assert order.ts_event_ms == 1_774_377_384_000
+
+
+@pytest.mark.parametrize(("raw", "ms"), [
+    ("0", 0), ("1762776436", 1_762_776_436_000), (SECONDS_BELOW - 1, (SECONDS_BELOW - 1) * 1000),
+    (SECONDS_BELOW, SECONDS_BELOW), ("1762776436000", 1_762_776_436_000),
+    (MS_BELOW - 1, MS_BELOW - 1),
+])
+def test_epoch_ms_tells_seconds_from_milliseconds(raw: object, ms: int) -> None:
+    assert epoch_ms(raw) == ms
+
+
+@pytest.mark.parametrize("raw", [MS_BELOW, "1762776436000000", "1762776436000000000"])
+def test_epoch_ms_refuses_micro_and_nanoseconds(raw: object) -> None:
+    with pytest.raises(ValueError, match="neither Unix seconds nor milliseconds"):
+        epoch_ms(raw)
+
+
 @pytest.mark.parametrize(("frame", "reason"), [
+    (_trade(timestamp="1762776436000000"), "bad_number"),
+    (orjson.dumps({**orjson.loads(ORDER), "size_matched": None}), "bad_type"),
+    (orjson.dumps({**orjson.loads(ORDER), "size_matched": " "}), "bad_number"),
     (_trade(status="MATCHED_NOT_BROADCASTED"), "bad_value"),
     (_trade(side="HOLD"), "bad_value"),
     (_trade(maker_orders={"order_id": "x"}), "bad_type"),

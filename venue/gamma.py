@@ -14,6 +14,7 @@ calls it (the Discovery actor's).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,15 @@ _CONDITION = re.compile(r"0x[0-9a-fA-F]{64}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _SLUGS_PER_REQUEST = 40  # keeps the query string well under common URL limits
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_VERSION = "v1"
+_version_default_logged = False
+"""Set once a market without ``version`` has been logged. Once per process, not per market:
+Discovery re-reads every window each poll and a new window opens every few minutes, so a line
+per market would repeat all day the one fact worth knowing (Gamma serves markets without
+``version``). Written from whichever thread parses; a race at worst logs the line twice."""
 
 
 def interval_seconds(interval: str) -> int:
@@ -163,13 +173,24 @@ def _price_to_beat_e8(event: Mapping[str, Any] | None, slug: str) -> int | None:
                    f"not a price: {meta['priceToBeat']!r}") from None
 
 
+def _log_default_version(slug: str) -> None:
+    global _version_default_logged
+    if not _version_default_logged:
+        _version_default_logged = True
+        logger.warning("gamma market %s has no 'version': taken as %r, as every market listed "
+                       "before Protocol V2 (logged once; later markets without it are not)",
+                       slug or "?", _DEFAULT_VERSION)
+
+
 def parse_market(m: Mapping[str, Any], *, event: Mapping[str, Any] | None, alias: str,
                  asset: str, strategy: str) -> Market:
     """One Gamma market object (and its event, for ``priceToBeat``) as a ``Market``.
 
     ``version`` picks the trading ids: ``v1`` → ``clobTokenIds`` (a JSON string), ``v2`` →
-    ``positionIds``. Index 0 is Up/Yes. ``start_ms`` is ``eventStartTime`` (the window open;
-    else the event's ``startTime``, else ``startDate``), ``end_ms`` is ``endDate``.
+    ``positionIds``; absent (or null) is ``v1``, the version of every market before Protocol
+    V2, logged once per process. Index 0 is Up/Yes. ``start_ms`` is ``eventStartTime`` (the
+    window open; else the event's ``startTime`` unless it is after ``endDate``, else
+    ``startDate``), ``end_ms`` is ``endDate``; a market that starts after it ends is refused.
 
     Raises:
         VenueError: naming the market and the field that is missing or malformed.
@@ -181,6 +202,10 @@ def parse_market(m: Mapping[str, Any], *, event: Mapping[str, Any] | None, alias
     if not (isinstance(cid, str) and _CONDITION.fullmatch(cid)):
         raise _bad(slug, "conditionId", f"expected 0x + 64 hex digits, got {cid!r}")
     version = m.get("version")
+    if version is None:
+        # Markets listed before the Protocol V2 rollout carry no version: they are all v1.
+        version = _DEFAULT_VERSION
+        _log_default_version(slug)
     if version == "v1":
         tokens = _pair_of_ids(_json_list(m, "clobTokenIds", slug), "clobTokenIds", slug)
     elif version == "v2":
@@ -201,11 +226,18 @@ def parse_market(m: Mapping[str, Any], *, event: Mapping[str, Any] | None, alias
         min_size = parse_micro_num(m.get("orderMinSize"))
     except ValueError:
         raise _bad(slug, "orderMinSize", f"not a size: {m.get('orderMinSize')!r}") from None
+    end_ms = _time_ms(m, ("endDate",), slug)
     start_src: dict[str, Any] = {"eventStartTime": m.get("eventStartTime"),
                                  "startTime": (event or {}).get("startTime"),
                                  "startDate": m.get("startDate")}
+    if (start_src["eventStartTime"] in (None, "")
+            and _time_ms(start_src, ("startTime",), slug, required=False) > end_ms):
+        # An event that is not a window (an election, a match) has the day it happens as its
+        # startTime, after its markets stop trading: that is not when the market opened.
+        start_src["startTime"] = None
     start_ms = _time_ms(start_src, tuple(start_src), slug, required=False)
-    end_ms = _time_ms(m, ("endDate",), slug)
+    if start_ms > end_ms:
+        raise _bad(slug, "eventStartTime/startDate", "the market starts after its endDate")
     taker_bps, rebate_bps = _fees_bps(m, slug)
     return Market(
         condition_id=ConditionId(cid),
@@ -252,22 +284,32 @@ class GammaClient:
         self.session.close()
 
     def _get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Any:
-        try:
-            r = self.session.get(self.base_url + path, params=list(params),
-                                 timeout=self.timeout_s, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise VenueError(f"gamma {path}: {type(exc).__name__}") from None
-        if r.status_code == 404:
+        status, reason, retry, body = self._fetch(path, params)
+        if status == 404:
             return None
-        if r.status_code != 200:
-            retry = r.headers.get("Retry-After")
-            raise VenueError(f"gamma {path}: {r.text[:200].strip() or r.reason}",
-                             status=r.status_code,
+        if status != 200:
+            text = body[:200].decode("utf-8", "replace").strip()
+            raise VenueError(f"gamma {path}: {text or reason}", status=status,
                              retry_after_s=float(retry) if retry and _is_number(retry) else None)
         try:
-            return r.json()
+            return json.loads(body)
         except ValueError:
-            raise VenueError(f"gamma {path}: reply is not JSON", status=r.status_code) from None
+            raise VenueError(f"gamma {path}: reply is not JSON", status=status) from None
+
+    def _fetch(self, path: str, params: Sequence[tuple[str, str]]
+               ) -> tuple[int, str, str | None, bytes]:
+        """(status, reason, Retry-After, body) of one GET, the reply closed.
+
+        The reply never outlives this call: an error raised while it is a local would keep it,
+        and its socket, open for as long as the error is kept (``close()`` cannot reach a
+        connection a reply still holds).
+        """
+        try:
+            with self.session.get(self.base_url + path, params=list(params),
+                                  timeout=self.timeout_s, allow_redirects=False) as r:
+                return r.status_code, r.reason, r.headers.get("Retry-After"), r.content
+        except requests.RequestException as exc:
+            raise VenueError(f"gamma {path}: {type(exc).__name__}") from None
 
     def events_by_slug(self, slugs: Sequence[str]) -> list[dict[str, Any]]:
         """The events among ``slugs`` that exist (open or not yet open; closed ones are not

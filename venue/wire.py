@@ -9,6 +9,8 @@ feed actors' reader threads.
 - :func:`decode_user` — user channel (§2): our orders and trades.
 - :func:`decode_polybolt` — PolyBolt reference prices (§3.2), the current feed.
 - :func:`decode_rtds` — RTDS reference prices (§3.1), legacy.
+
+The CLOB's REST read replies (``/book``, ``/clob-markets``) are decoded in :mod:`venue.wire_rest`.
 """
 
 from __future__ import annotations

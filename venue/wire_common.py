@@ -20,8 +20,11 @@ from venue.numbers import parse_int
 __all__ = [
     "CONVERSION_ERRORS",
     "MAX_FRAME_BYTES",
+    "MS_BELOW",
+    "SECONDS_BELOW",
     "WireError",
     "decode_events",
+    "epoch_ms",
     "events_of",
     "field_error",
     "load_frame",
@@ -108,6 +111,33 @@ def parse_ms(x: object) -> int:
     if type(x) is int and x >= 0:
         return x
     raise TypeError(f"expected a timestamp, got {type(x).__name__}")
+
+
+SECONDS_BELOW: Final = 100_000_000_000
+"""A Unix time below 1e11 is in seconds, one at or above it in milliseconds (:func:`epoch_ms`).
+
+1e11 seconds is the year 5138 and 1e11 milliseconds is 1973-03-03, so between those two dates
+the magnitude alone tells the unit: a time in seconds has at most 11 digits, one in
+milliseconds at least 12."""
+MS_BELOW: Final = 100_000_000_000_000
+"""1e14 ms is the year 5138 again: a time this large is in micro- or nanoseconds, refused."""
+
+
+def epoch_ms(x: object) -> int:
+    """A Unix time the venue sent in seconds or in milliseconds, as milliseconds.
+
+    The unit is told apart by magnitude (:data:`SECONDS_BELOW`): two integer comparisons, no
+    guess by field name, because recorded frames carry seconds in a field documented as
+    milliseconds (user-channel ``timestamp``) and the reverse (``created_at``). Raises
+    ``ValueError`` for a time of :data:`MS_BELOW` or more (micro- or nanoseconds would be
+    read as a date thousands of years away), ``TypeError`` for a non-number.
+    """
+    v = parse_ms(x)
+    if v < SECONDS_BELOW:
+        return v * 1000
+    if v < MS_BELOW:
+        return v
+    raise ValueError(f"time {v} is neither Unix seconds nor milliseconds (too large)")
 
 
 def decode_events(doc: Any, ts_recv_ns: int,

@@ -1,12 +1,13 @@
 """Market channel (protocol §1) frames to market messages.
 
 One conversion function per message type; :func:`decode_market` dispatches on ``event_type``.
-The ``book`` and ``price_change`` paths are the hot ones (tens of thousands of frames a second
-on a busy subscription), so they trade a little brevity for speed: globals bound to locals, no
-function call per level (a memo of recent levels, the price memo read inline), sides looked up
-in a dict instead of calling ``Side(...)``, and their messages built with
-:func:`~venue.wire_common.slot_setters` instead of the frozen dataclasses' slow ``__init__``.
-Pure functions; the memos are shared between reader threads (see their notes).
+``book`` is converted in :mod:`venue.wire_book` (the REST ``/book`` reply shares it). The
+``book`` and ``price_change`` paths are the hot ones (tens of thousands of frames a second on a
+busy subscription), so they trade a little brevity for speed: globals bound to locals, no
+function call per level (the price memo read inline), sides looked up in a dict instead of
+calling ``Side(...)``, and their messages built with :func:`~venue.wire_common.slot_setters`
+instead of the frozen dataclasses' slow ``__init__``. Pure functions; the memos are shared
+between reader threads (see their notes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from messages import (
     BookSnapshot,
     ConditionId,
     LastTrade,
-    Level,
     LevelChange,
     MarketAnnounced,
     MarketResolved,
@@ -31,14 +31,8 @@ from messages import (
     TickSizeChanged,
     TokenId,
 )
-from venue.numbers import (
-    PIPS_MEMO,
-    parse_int,
-    parse_micro,
-    parse_micro_num,
-    parse_pips,
-    parse_pips_num,
-)
+from venue.numbers import PIPS_MEMO, parse_int, parse_micro, parse_pips, parse_pips_num
+from venue.wire_book import book_event
 from venue.wire_common import (
     CONVERSION_ERRORS,
     MAX_FRAME_BYTES,
@@ -65,114 +59,6 @@ def _side(x: object, where: str) -> Side:
     if side is None:
         raise WireError("bad_value", f"{where}: side {x!r} is not BUY or SELL")
     return side
-
-
-_LEVEL_MEMO_MAX: Final = 16_384
-_LEVEL_MEMO: Final[dict[str, dict[str, Level]]] = {}
-"""Price string → size string → level, for about the last ``_LEVEL_MEMO_MAX`` levels parsed (all
-dropped when full). The venue resends a token's whole book after every trade, so most levels
-of a ``book`` were in the previous one. Only strings that parsed are keys, so a hit needs no
-check. Nested rather than keyed by ``(price, size)``: two string lookups cost less than
-building, hashing and comparing a tuple key. Shared by reader threads (dict operations are
-atomic; a racing insert or clear at worst loses an entry or miscounts one)."""
-_level_memo_count = 0
-
-
-def _levels(raw: Any) -> list[Level]:
-    """``[{"price", "size"}, ...]`` to ``(price_pips, size_micro)`` levels, in wire order.
-
-    A memo hit costs two lookups. Anything else (a level not in the memo, a missing field, a
-    wrong type) gives ``None`` or raises ``KeyError``/``TypeError`` there, and goes to
-    :func:`_level`, which parses the level or raises the precise error.
-    """
-    memo = _LEVEL_MEMO
-    out: list[Level] = []
-    for lv in raw:
-        try:
-            level = memo[lv["price"]].get(lv["size"])
-        except (KeyError, TypeError):
-            level = None
-        out.append(level or _level(lv))
-    return out
-
-
-def _level(lv: Any) -> Level:
-    """A level that is not in the memo: check and parse it, and remember it.
-
-    Fails as the decoder always has: a missing price before a missing size, then an unhashable
-    price or size (``TypeError``, as a ``(price, size)`` key would), then a bad price before a
-    bad size.
-    """
-    global _level_memo_count
-    price = lv["price"]
-    size = lv["size"]
-    if type(price) is not str or type(size) is not str:
-        hash((price, size))
-    level = (parse_pips(price), parse_micro(size))
-    if _level_memo_count >= _LEVEL_MEMO_MAX:
-        _LEVEL_MEMO.clear()
-        _level_memo_count = 0
-    _LEVEL_MEMO.setdefault(price, {})[size] = level
-    _level_memo_count += 1
-    return level
-
-
-_BOOK_FIELDS: Final = ("token_id", "condition_id", "bids", "asks", "hash", "ts_event_ms",
-                       "ts_recv_ns", "tick_pips", "min_size_micro")
-_BOOK_SET: Final = slot_setters(BookSnapshot, _BOOK_FIELDS)
-
-
-def _book(ev: dict[str, Any], ts_recv_ns: int) -> BookSnapshot:
-    """``book`` → BookSnapshot, bids best (highest) first, asks best (lowest) first."""
-    f = "asset_id"
-    try:
-        token = ev["asset_id"]
-        if type(token) is not str:
-            need_str(token)
-        f = "market"
-        cid = ev["market"]
-        if type(cid) is not str:
-            need_str(cid)
-        f = "timestamp"
-        ts = ev["timestamp"]
-        ts = int(ts) if type(ts) is str and ts.isdigit() and ts.isascii() else parse_ms(ts)
-        f = "bids"
-        bids = _levels(ev["bids"])
-        f = "asks"
-        asks = _levels(ev["asks"])
-        f = "hash"
-        hash_ = ev.get("hash", "")
-        if type(hash_) is not str:
-            need_str(hash_)
-        f = "tick_size"
-        tick = ev.get("tick_size")
-        tick_pips = PIPS_MEMO.get(tick) if type(tick) is str else None
-        if tick_pips is None and tick is not None:
-            tick_pips = parse_pips_num(tick)
-        f = "min_order_size"
-        min_size = ev.get("min_order_size")
-        if type(min_size) is str and min_size.isdigit() and min_size.isascii():
-            min_micro: int | None = int(min_size) * 1_000_000  # whole units, as usually sent
-        else:
-            min_micro = None if min_size is None else parse_micro_num(min_size)
-    except CONVERSION_ERRORS as exc:
-        raise field_error("book", f, exc) from None
-    # The venue's array order is not a contract (protocol §9): sort here, best first.
-    bids.sort(reverse=True)
-    asks.sort()
-    book = _new(BookSnapshot)
-    set_token, set_cid, set_bids, set_asks, set_hash, set_ts, set_recv, set_tick, set_min = (
-        _BOOK_SET)
-    set_token(book, token)
-    set_cid(book, cid)
-    set_bids(book, tuple(bids))
-    set_asks(book, tuple(asks))
-    set_hash(book, hash_)
-    set_ts(book, ts)
-    set_recv(book, ts_recv_ns)
-    set_tick(book, tick_pips)
-    set_min(book, min_micro)
-    return book
 
 
 _CHANGE_FIELDS: Final = ("condition_id", "changes", "ts_event_ms", "ts_recv_ns")
@@ -356,7 +242,7 @@ def _market_resolved(ev: dict[str, Any], ts_recv_ns: int) -> MarketResolved:
 
 
 _HANDLERS: Final[dict[str, Callable[[dict[str, Any], int], MarketMessage]]] = {
-    "book": _book,
+    "book": book_event,
     "price_change": _price_change,
     "tick_size_change": _tick_size_change,
     "last_trade_price": _last_trade_price,

@@ -1,8 +1,12 @@
 """User channel (protocol §2) frames to order and trade events.
 
-Sizes arrive in shares and become micro-units; prices become pips. ``timestamp`` (ms) is the
-event time; when a frame lacks it, the seconds fields (``created_at`` for orders,
-``match_time``/``matchtime``/``last_update`` for trades) stand in, scaled to ms.
+Sizes arrive in shares and become micro-units; prices become pips. ``timestamp`` is the event
+time; when a frame lacks it, ``created_at`` (orders) or ``match_time``/``matchtime``/
+``last_update`` (trades) stand in. The protocol gives ``timestamp`` in milliseconds and the
+others in seconds, but the venue has sent trades whose ``timestamp`` is in seconds and orders
+whose ``created_at`` is in milliseconds, so every one of them goes through
+:func:`~venue.wire_common.epoch_ms`, which tells the unit by magnitude (seconds < 1e11 ≤ ms <
+1e14) and refuses anything larger; a time is never taken in the wrong unit.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ from venue.wire_common import (
     MAX_FRAME_BYTES,
     WireError,
     decode_events,
+    epoch_ms,
     field_error,
     load_frame,
     need_str,
-    parse_ms,
 )
 from venue.wire_market import SIDES
 
@@ -50,16 +54,20 @@ def _lookup(table: dict[str, Any], x: object, where: str) -> Any:
     return value
 
 
-def _event_ms(ev: dict[str, Any], seconds_keys: tuple[str, ...]) -> int:
-    """``timestamp`` in ms, else the first present seconds field × 1000."""
+def _event_ms(ev: dict[str, Any], fallback_keys: tuple[str, ...]) -> int:
+    """``timestamp``, else the first of ``fallback_keys`` that is present and not empty, in ms.
+
+    Empty counts as absent: the venue sends ``"created_at": ""`` on a killed FOK order.
+    """
     ts = ev.get("timestamp")
-    if ts is not None:
-        return parse_ms(ts)
-    for key in seconds_keys:
-        secs = ev.get(key)
-        if secs is not None:
-            return parse_ms(secs) * 1000
-    raise KeyError("timestamp")
+    if ts is None or ts == "":
+        for key in fallback_keys:
+            ts = ev.get(key)
+            if ts is not None and ts != "":
+                break
+        else:
+            raise KeyError("timestamp")
+    return epoch_ms(ts)
 
 
 def _order(ev: dict[str, Any], ts_recv_ns: int) -> OrderEvent:
@@ -81,7 +89,10 @@ def _order(ev: dict[str, Any], ts_recv_ns: int) -> OrderEvent:
         f = "original_size"
         original = parse_micro(ev["original_size"])
         f = "size_matched"
-        matched = parse_micro(ev.get("size_matched", "0"))
+        # A FOK order killed before any match is sent with "size_matched": "" (the CANCELLATION
+        # of the account's own order must not be dropped): empty, like absent, means 0.
+        sm = ev.get("size_matched", "")
+        matched = 0 if sm == "" else parse_micro(sm)
         f = "owner"
         owner = need_str(ev.get("owner", ""))
         f = "timestamp"
