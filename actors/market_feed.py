@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from actors.ws_feed import Decoder, Sink, WsFeed, default_decoder
-from messages import MarketsChanged
+from messages import MarketsChanged, ResyncBooks
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +20,8 @@ class MarketFeed(WsFeed):
     The reader thread decodes frames (``venue.wire.decode_market``) and calls the sinks.
 
     Accepts: ``MarketsChanged`` (subscribe/unsubscribe on the live socket, no reconnect) and
-    ``resync(token_ids)`` through a proxy (the State actor asks for one after a checksum
-    mismatch: unsubscribe + subscribe those ids so the venue sends a fresh ``book`` dump).
+    ``ResyncBooks`` (told on the State's behalf after a checksum mismatch: unsubscribe +
+    subscribe those ids so the venue sends a fresh ``book`` dump).
     Emits: ``BookSnapshot``, ``BookChange``, ``TickSizeChanged``, ``LastTrade``,
     ``BestBidAsk``, ``MarketAnnounced``, ``MarketResolved`` and ``FeedStatus(feed="market")``
     (``reason="resync"`` after every reconnect, with ``token_ids`` for a targeted resync).
@@ -75,6 +75,12 @@ class MarketFeed(WsFeed):
             self._send_live(frames)
         if added or removed:
             logger.debug("market feed: +%d -%d tokens", len(added), len(removed))
+
+    def _on_command(self, message: Any) -> bool:
+        if type(message) is ResyncBooks:
+            self.resync(message.token_ids)
+            return True
+        return False
 
     def resync(self, token_ids: Sequence[str]) -> None:
         """Ask the venue for fresh ``book`` dumps of ``token_ids`` (unsubscribe + subscribe).

@@ -26,6 +26,7 @@ from messages import (
     OrderRejected,
     RejectReason,
     Side,
+    TickSizeChanged,
     TokenId,
 )
 from polymm import trace
@@ -82,6 +83,7 @@ class OrderFlow(OrderCancels):
     _markets: dict[TokenId, MarketInfo]
     _ticks: dict[TokenId, int]
     _tick_refreshed: dict[TokenId, float]
+    _recovered_sink: Callable[[Any], None] | None
     _conditions: set[ConditionId]
     _desired: DesiredQuotes | None
     _suppressed: set[Quote]
@@ -149,13 +151,16 @@ class OrderFlow(OrderCancels):
             return
         t = self.tracker
         positions, live, in_flight = t.positions(), t.live_orders(), t.in_flight_posts()
+        cost = t.position_cost_micro()
         per_market = t.open_orders_per_market()
-        exposure = Exposure.build(positions, live, in_flight)
+        exposure = Exposure.build(positions, live, in_flight, cost)
         min_sizes = {i.condition_id: i.min_size_micro for i in self._markets.values()}
         risk = check_posts(posts, exposure, per_market, self._limits, min_sizes)
+        # The pUSD at risk that this check held against risk.max_notional_usd.
+        self._gauge("risk.notional_usd", exposure.notional_micro / 1e6)
         if self._log is not None:
-            self._record(risk_record(posts, positions, live, in_flight, per_market, min_sizes,
-                                     risk))
+            self._record(risk_record(posts, positions, cost, live, in_flight, per_market,
+                                     min_sizes, risk))
         if behind:
             if risk.dropped:
                 self._incr("orders.replace_waits", len(risk.dropped))
@@ -219,11 +224,15 @@ class OrderFlow(OrderCancels):
                         self.tracker.post_unknown(h, now_ms)
                         self._kill.record_result(RejectReason.TIMEOUT, now_ms)
                     self._record({"op": "post_unknown", "ids": [h for h, _, _ in signed]})
-                    return
-                reason = self._refused(POST, exc, now_s)
-                for h, q, _ in signed:
-                    self.tracker.post_rejected(h, exc.message, duplicate=False, now_ms=now_ms)
-                    self._reject(h, q, reason, exc.message)
+                else:
+                    reason = self._refused(POST, exc, now_s)
+                    for h, q, _ in signed:
+                        self.tracker.post_rejected(h, exc.message, duplicate=False,
+                                                   now_ms=now_ms)
+                        self._reject(h, q, reason, exc.message)
+                # A venue that takes no post at all must trip the switch like one that
+                # rejects them one by one; the rest of this pass waits for the next one.
+                self._halt_if_tripped()
                 return
             finally:
                 self._timing("orders.order_submit_latency_ms",
@@ -237,9 +246,14 @@ class OrderFlow(OrderCancels):
                                    getattr(self._client, "last_recv_ns", 0))
             self.backoff.ok(POST)
             self._apply_post_results(signed, results, now_s)
-            if self._kill.tripped() is not None:
-                self._halt(f"kill switch: {self._kill.tripped()}")
+            if self._halt_if_tripped():
                 return
+
+    def _halt_if_tripped(self) -> bool:
+        why = self._kill.tripped()
+        if why is not None:
+            self._halt(f"kill switch: {why}")
+        return why is not None
 
     def _sign(self, q: DesiredQuote,
               now_ms: int) -> tuple[OrderHash, DesiredQuote, bytes] | None:
@@ -253,7 +267,7 @@ class OrderFlow(OrderCancels):
             tick = "tick" in str(exc)
             if tick and self._clock() - self._tick_refreshed.get(q.token_id, -1e18) >= \
                     TICK_REFRESH_MIN_S:
-                # Our tick may be stale (the Quoter prices on the market feed's live tick).
+                # The State's tick may be stale (the venue changed it with no feed event).
                 self._refresh_tick(q.token_id)
             self._reject_local(q, RejectReason.TICK if tick else RejectReason.MIN_SIZE, str(exc))
             return None
@@ -283,6 +297,7 @@ class OrderFlow(OrderCancels):
             r = results[i] if i < len(results) and isinstance(results[i], dict) else None
             if r is None:
                 self.tracker.post_unknown(h, now_ms)
+                self._kill.record_result(RejectReason.TIMEOUT, now_ms)
                 outcomes.append({"id": h, "outcome": "unknown"})
                 continue
             venue_id = str(r.get("orderID") or "").lower()
@@ -297,6 +312,7 @@ class OrderFlow(OrderCancels):
                 logger.error("order manager: venue id %s differs from our hash %s", venue_id,
                              h)
                 self.tracker.post_unknown(h, now_ms)
+                self._kill.record_result(RejectReason.TIMEOUT, now_ms)
                 outcomes.append({"id": h, "outcome": "unknown"})
                 continue
             msg = str(r.get("errorMsg") or r.get("error") or "")
@@ -382,17 +398,22 @@ class OrderFlow(OrderCancels):
         return reason
 
     def _refresh_tick(self, token: TokenId) -> None:
-        """A tick rejection: our tick is stale; fetch the authoritative one (protocol §7.1)."""
+        """A tick rejection: the State's tick may be stale; fetch the authoritative one
+        (protocol §7.1) and hand it to the State, the tick's one owner. The next desired
+        quotes are priced on it."""
         self._tick_refreshed[token] = self._clock()
         try:
             tick = int(self._client.get_tick_size(token))
         except (VenueError, AttributeError, ValueError, TypeError) as exc:
             logger.warning("order manager: tick refresh for %s failed: %s", token[:12], exc)
             return
-        old = self._ticks.get(token)
-        if tick != old:
-            logger.info("order manager: tick of %s %s -> %d pips", token[:12], old, tick)
-            self._ticks[token] = tick
+        old = self._ticks.get(token, 0)
+        info = self._markets.get(token)
+        if tick != old and info is not None and self._recovered_sink is not None:
+            logger.info("order manager: tick of %s %s -> %d pips (REST)", token[:12], old, tick)
+            self._recovered_sink(TickSizeChanged(
+                token_id=token, condition_id=info.condition_id, old_tick_pips=old,
+                new_tick_pips=tick, ts_event_ms=self._wall_ms(), ts_recv_ns=time.time_ns()))
 
     def _halt(self, reason: str) -> None:
         if self._halted is None:

@@ -24,6 +24,7 @@ from actors.order_flow import Quote
 from actors.order_shutdown import OrderShutdown
 from actors.order_venue import (
     MarketInfo,
+    desired_ticks,
     expected_heartbeat_id,
     remote_orders,
 )
@@ -38,10 +39,10 @@ from messages import (
     OrderFilled,
     OrderHash,
     SlotReady,
-    TickSizeChanged,
     TimerTick,
     TokenId,
     TradeEvent,
+    TradeStatus,
 )
 from polymm import trace
 from polymm.errors import VenueError
@@ -68,7 +69,7 @@ class OrderManager(OrderShutdown, Actor):
     messages; the desired slot has its own lock; ``stats()`` is asked through the mailbox.
 
     Accepts: ``SlotReady`` (take the newest ``DesiredQuotes``), ``MarketsChanged``,
-    ``TickSizeChanged``, ``OrderEvent``, ``TradeEvent``, ``FeedStatus`` (user feed connected →
+    ``OrderEvent``, ``TradeEvent``, ``FeedStatus`` (user feed connected →
     reconcile from ``GET /data/orders``), ``CancelAll``, ``KillSwitch``, ``TimerTick``
     (``heartbeat``, ``orders``). Asked: ``stats()``, ``shutdown()``.
     Emits: ``OrderPlaced``/``OrderRejected``/``OrderCanceled``/``OrderFilled`` to ``sinks``;
@@ -121,6 +122,7 @@ class OrderManager(OrderShutdown, Actor):
         self.backoff = Backoff()
         self._kill = KillMonitor(limits)
         self._markets: dict[TokenId, MarketInfo] = {}
+        # The ticks of the latest desired quotes (the State owns the tick; see on_slot_ready).
         self._ticks: dict[TokenId, int] = {}
         self._tick_refreshed: dict[TokenId, float] = {}
         self._conditions: set[ConditionId] = set()
@@ -138,7 +140,6 @@ class OrderManager(OrderShutdown, Actor):
         self._handlers: dict[type, Callable[[Any], None]] = {
             SlotReady: lambda _m: self.on_slot_ready(),
             MarketsChanged: self.on_markets_changed,
-            TickSizeChanged: self.on_tick_size_changed,
             OrderEvent: self.on_order_event,
             TradeEvent: self.on_trade_event,
             FeedStatus: self.on_feed_status,
@@ -224,6 +225,7 @@ class OrderManager(OrderShutdown, Actor):
         if trace.enabled:
             trace.mark(trace.ORDER_WAIT, desired.cause_recv_ns)
         self._suppressed.clear()
+        self._ticks = desired_ticks(desired, self._markets)
         self._record({"op": "desired", "seq": desired.seq, "quotes": len(desired.quotes)})
         self.run_pass()
 
@@ -239,17 +241,11 @@ class OrderManager(OrderShutdown, Actor):
                 markets[token] = MarketInfo(condition_id=m.condition_id, exchange=exchange,
                                             domain_version=domain,
                                             min_size_micro=m.min_size_micro)
-                if token not in self._ticks or m.condition_id in msg.added:
-                    self._ticks[token] = m.tick_pips
         self._markets = markets
-        self._ticks = {t: v for t, v in self._ticks.items() if t in markets}
+        if self._desired is not None:
+            self._ticks = desired_ticks(self._desired, markets)
         self._conditions = {i.condition_id for i in markets.values()}
         self.run_pass()
-
-    def on_tick_size_changed(self, msg: TickSizeChanged) -> None:
-        if msg.token_id in self._markets:
-            self._ticks[msg.token_id] = msg.new_tick_pips
-            self.run_pass()
 
     def on_order_event(self, ev: OrderEvent) -> None:
         self.acks.seen(ev.order_id)
@@ -261,13 +257,16 @@ class OrderManager(OrderShutdown, Actor):
         self.run_pass()
 
     def on_trade_event(self, ev: TradeEvent) -> None:
-        fills, transitions = self.tracker.on_trade_event(ev, self._now_ms())
-        for f in fills:
-            self._incr("orders.fills")
+        change, transitions = self.tracker.on_trade_event(ev, self._now_ms())
+        fills = [(f, ev.status) for f in change.added]
+        fills += [(f, TradeStatus.FAILED) for f in change.undone]
+        for f, status in fills:
+            if status is not TradeStatus.FAILED:
+                self._incr("orders.fills")
             self._emit(OrderFilled(order_id=f.order_id, trade_id=f.trade_id,
                                    condition_id=f.condition_id, token_id=f.token_id,
                                    side=f.side, price_pips=f.price_pips,
-                                   size_micro=f.size_micro, status=f.status.value,
+                                   size_micro=f.size_micro, status=status.value,
                                    ts_recv_ns=ev.ts_recv_ns))
         for tr in transitions:
             self._on_transition(tr)

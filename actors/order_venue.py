@@ -1,5 +1,5 @@
-"""Venue-facing helpers of the OrderManager: market signing info, reject classification,
-back-off scope, heartbeat errors, and REST order objects → ``RemoteOrder``.
+"""Venue-facing helpers of the OrderManager: market signing info and ticks, reject
+classification, back-off scope, heartbeat errors, and REST order objects → ``RemoteOrder``.
 
 Plain functions, no state; they run on the OrderManager's thread.
 """
@@ -7,11 +7,11 @@ Plain functions, no state; they run on the OrderManager's thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from messages import ConditionId, OrderHash, RejectReason, Side, TokenId
+from messages import ConditionId, DesiredQuotes, OrderHash, RejectReason, Side, TokenId
 from polymm.errors import OutcomeUnknown, VenueError
 from trading.order_tracker import RemoteOrder
 from trading.rate_budget import CANCEL, POST
@@ -28,6 +28,15 @@ class MarketInfo:
     exchange: str
     domain_version: str
     min_size_micro: int
+
+
+def desired_ticks(desired: DesiredQuotes,
+                  markets: Mapping[TokenId, MarketInfo]) -> dict[TokenId, int]:
+    """Each token's tick as the Quoter priced on it (the State's live tick, carried in the
+    decisions), for the diff's tolerance and the signing checks."""
+    by_market = {d.condition_id: d.tick_pips for d in desired.decisions if d.tick_pips}
+    return {t: by_market[i.condition_id] for t, i in markets.items()
+            if i.condition_id in by_market}
 
 
 def classify(status: int, message: str) -> RejectReason:

@@ -55,6 +55,7 @@ class State(Actor):
         self._clock_ns = clock_ns
         self._now_ns = 0
         self.failed_events = 0
+        self.failed_resyncs = 0
         self.snapshots = 0
         # Counts since the last flush to the metrics (see _flush_counts).
         self._applied = 0
@@ -83,7 +84,11 @@ class State(Actor):
         if resync and self._resync is not None:
             if self._metrics is not None:
                 self._metrics.incr("state.checksum_mismatches", len(resync))
-            self._resync(resync)
+            try:
+                self._resync(resync)
+            except Exception:  # a dead or restarting feed must not take the State down
+                self.failed_resyncs += 1
+                logger.exception("state: resync request for %d books failed", len(resync))
         if changed:
             self.publish(ts)
         if type(message) is TimerTick:
@@ -126,6 +131,7 @@ class State(Actor):
             "ignored": m.ignored,
             "checksum_mismatches": m.checksum_mismatches,
             "failed_events": self.failed_events,
+            "failed_resyncs": self.failed_resyncs,
             "snapshots": self.snapshots,
             "snapshots_replaced": self._slot.replaced,
         }

@@ -88,7 +88,8 @@ class WsFeed(Actor):
 
     def __init__(self, url: str, config: Any, sinks: Sequence[Sink], metrics: Any = None, *,
                  decode: Decoder | None = None,
-                 rng: Callable[[], float] = random.random) -> None:
+                 rng: Callable[[], float] = random.random,
+                 shutdown: threading.Event | None = None) -> None:
         super().__init__()
         if not url.startswith(("ws://", "wss://")):
             raise ConfigError([f"{self.FEED}_feed.url: expected ws:// or wss://, got {url!r}"])
@@ -104,6 +105,9 @@ class WsFeed(Actor):
         self._ws: Any = None
         self._close_reason = ""
         self._stopping = threading.Event()
+        # Set by the supervisor when the bot's shutdown begins: the socket stays up (the user
+        # feed still brings the final cancels' confirmations) but a lost one is not reopened.
+        self._bot_shutdown = shutdown or threading.Event()
         self._reader = threading.Thread(target=self._run, daemon=True,
                                         name=f"{type(self).__name__}-reader")
         self._ticker: Ticker | None = None
@@ -163,7 +167,7 @@ class WsFeed(Actor):
                 self.on_markets_changed(message)
             elif isinstance(message, ReconnectFeed):
                 self._drop_silent(self._ws, message.reason)
-            else:
+            elif not self._on_command(message):
                 logger.debug("%s feed: ignored %s", self.FEED, type(message).__name__)
         except Exception:
             logger.exception("%s feed: failed to handle %s", self.FEED, type(message).__name__)
@@ -171,6 +175,10 @@ class WsFeed(Actor):
 
     def on_markets_changed(self, message: MarketsChanged) -> None:
         """Subclasses map the market set onto their subscriptions."""
+
+    def _on_command(self, message: Any) -> bool:
+        """A feed's own commands (actor thread); True if ``message`` was one."""
+        return False
 
     def stats(self) -> dict[str, Any]:
         """Counters for the supervisor's status and tests (asked with a timeout)."""
@@ -295,6 +303,9 @@ class WsFeed(Actor):
         reported_down = False
         while not self._stopping.is_set():
             if delay > 0 and self._stopping.wait(delay):
+                break
+            if self._bot_shutdown.is_set():
+                logger.info("%s feed: not reconnecting, the bot is shutting down", self.FEED)
                 break
             try:
                 ws = self._connect(ever_connected)

@@ -37,6 +37,14 @@ class ReconnectFeed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ResyncBooks:
+    """Ask the market feed for fresh book dumps of ``token_ids`` (the State saw a book it can
+    no longer trust: a checksum mismatch or a gap)."""
+
+    token_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KillSwitch:
     """Turn quoting off (``on=True``) or back on, with the reason."""
 

@@ -106,12 +106,15 @@ class DesiredQuote:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketDecision:
-    """Per-market outcome of one quoting pass: the gate and, when quoting, fair value."""
+    """Per-market outcome of one quoting pass: the gate and, when quoting, fair value and the
+    tick the quotes are on (the State's live tick: the OrderManager checks and diffs on it, so
+    the tick has one owner)."""
 
     condition_id: ConditionId
     gate: GateReason
     fair_up_pips: int | None = None
     half_spread_pips: int | None = None
+    tick_pips: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -49,6 +49,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = REPO_ROOT / "conf" / "default.yaml"
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+REMOVED_KEYS = {
+    "quoter.strategy": "no longer a setting: the strategy is per market (the rolling series "
+                       "are quoted by updown, a fixed market by its discovery.slugs[].strategy)",
+}
+"""Keys that were accepted once and are now refused, with what to do instead (more useful than
+"unknown key")."""
+
 _BAD = object()  # a value that failed validation (its error is already recorded)
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader  # C if libyaml
@@ -192,6 +200,9 @@ def _build(cls: Any, raw: object, path: str, ctx: _Ctx, base: Any = None) -> obj
     for key, raw_value in raw.items():  # file order, so errors read top to bottom
         f = fields.get(key) if isinstance(key, str) else None
         where = _join(path, str(key))
+        if f is None and where in REMOVED_KEYS:
+            ctx.errors.append(f"{where}: {REMOVED_KEYS[where]}")
+            continue
         if f is None:
             hint = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
             tail = f" (did you mean {hint[0]!r}?)" if hint else ""

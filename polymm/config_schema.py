@@ -210,7 +210,11 @@ class StatsdConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoggingConfig:
-    """Section ``logging``: level, the periodic INFO status line, optional log file."""
+    """Section ``logging``: level, the periodic INFO status line, optional log file.
+
+    ``file``: also write the log there (appended, its directory created; stderr keeps it too).
+    Null or empty: stderr only.
+    """
 
     level: str = field(default="INFO",
                        metadata=rng(choices=("DEBUG", "INFO", "WARNING", "ERROR")))

@@ -11,7 +11,6 @@ from typing import Any
 
 import pykka
 
-from messages import TickSizeChanged
 from polymm.redact import redacting_sinks
 
 
@@ -28,20 +27,17 @@ def start_io_actor(sup: Any, name: str) -> pykka.ActorRef[Any]:
     if name == "user_feed":
         sinks = redacting_sinks([state, om], v.creds.api_key)
         return UserFeed.start(v.user_ws_url, cfg.user_feed, v.creds, sinks,
-                              metrics=sup.metrics)
+                              metrics=sup.metrics, shutdown=sup.shutting_down)
     if name == "market_feed":
-        def om_ticks(msg: Any) -> None:
-            # The OrderManager needs tick changes at once (orders on the old grid fail).
-            if type(msg) is TickSizeChanged:
-                om(msg)
-
-        return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state, om_ticks],
-                                metrics=sup.metrics)
+        # Tick changes go to the State only: the OrderManager takes the tick with the
+        # desired quotes priced on it.
+        return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state],
+                                metrics=sup.metrics, shutdown=sup.shutting_down)
     if name == "price_feed":
         url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url
         assets = sorted({s.asset for s in cfg.discovery.series})
         return PriceFeed.start(url, cfg.price_feed, v.creds, assets, [state],
-                               metrics=sup.metrics)
+                               metrics=sup.metrics, shutdown=sup.shutting_down)
     if name == "discovery":
         # Looked up at each call: a feed restarted by the supervisor has a new ref.
         sinks = [functools.partial(sup._tell, n) for n in (

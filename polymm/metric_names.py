@@ -66,7 +66,6 @@ TABLE: tuple[MetricDef, ...] = (
     MetricDef("quoter.half_spread_pips", GAUGE, "pips", "market", "quoted half spread"),
     # order manager
     MetricDef("orders.diff_ms", TIMER, "ms", "", "time to diff desired against live orders"),
-    MetricDef("orders.sign_lock_wait_ms", TIMER, "ms", "", "wait for the signing lock"),
     MetricDef("orders.sign_ms", TIMER, "ms", "", "build + sign time per order"),
     MetricDef("orders.order_submit_latency_ms", TIMER, "ms", "op",
               "REST round trip of a post or cancel batch (op = post | cancel)"),
@@ -93,7 +92,8 @@ TABLE: tuple[MetricDef, ...] = (
               "net inventory Up - Down per market"),
     MetricDef("risk.position_shares", GAUGE, "shares", "outcome",
               "position per outcome token (dim = <market>-up | <market>-down)"),
-    MetricDef("risk.notional_usd", GAUGE, "usd", "", "worst-case notional"),
+    MetricDef("risk.notional_usd", GAUGE, "usd", "",
+              "pUSD at risk in the last risk check: positions at cost, open BUYs, in-flight"),
     MetricDef("risk.pnl_usd", GAUGE, "usd", "", "PnL marked to fair"),
     MetricDef("risk.kill_switch", GAUGE, "bool", "", "1 while the kill switch is on"),
     MetricDef("risk.trims", COUNTER, "orders", "reason", "posts trimmed or dropped by a limit"),

@@ -28,6 +28,7 @@ from messages import (
     MarketsChanged,
     QuoteSnapshot,
     ReconnectFeed,
+    ResyncBooks,
     SlotReady,
     TimerTick,
 )
@@ -36,7 +37,7 @@ from polymm.health import collect, emit_gauges, healthy, pnl_report, reconnect_c
 from polymm.io_actors import start_io_actor
 from polymm.redact import SELF
 from polymm.slot import LatestSlot
-from polymm.ticker import Ticker
+from polymm.ticker import Ticker, next_deadline
 from polymm.wiring import Venue, build_venue, our_trades
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ class Supervisor:
     """Owns the actor graph for one run of the bot.
 
     Thread ownership: everything here belongs to the main thread, except ``stop_event`` which
-    signal handlers and tests set from anywhere.
+    signal handlers and tests set from anywhere, and ``shutting_down`` which the feeds' reader
+    threads read.
     """
 
     def __init__(self, config: Any, venue: Venue | None = None, *, metrics: Any = None,
@@ -88,6 +90,9 @@ class Supervisor:
         self.venue = venue or build_venue(config)
         self.metrics = metrics
         self.stop_event = threading.Event()
+        # Set when shutdown begins; the feeds read it on their reader threads and stop
+        # reconnecting (a venue that is going away is not retried for the reconnect backoff).
+        self.shutting_down = threading.Event()
         self.actors = Actors()
         self.quote_slot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
         self.desired_slot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
@@ -116,7 +121,13 @@ class Supervisor:
         apply_runtime(cfg.runtime)
         v = self.venue
         if cfg.event_log.enabled:
-            self.event_log = EventLog.start(cfg.event_log).proxy()
+            from polymm.replay import params_record
+
+            # The start record is on disk (fsync'd) before any actor runs: a run killed in its
+            # first moments still leaves its parameters for replay and a post-mortem.
+            self.event_log = EventLog.start(
+                cfg.event_log, metrics=self.metrics,
+                start_record=params_record(cfg.quoter, cfg.risk, cfg.order_manager, SELF)).proxy()
             try:
                 self.event_log.ping().get(timeout=ASK_TIMEOUT_S)
             except (pykka.ActorDeadError, pykka.Timeout):
@@ -125,12 +136,6 @@ class Supervisor:
             log_sink = self.event_log_sink()
         else:
             log_sink = None
-
-        if log_sink is not None:
-            from polymm.replay import params_record
-
-            log_sink.append("start", params_record(cfg.quoter, cfg.risk, cfg.order_manager,
-                                                   SELF))
         # Positions before quoting: our trades from REST, read before any actor shares the
         # (not thread-safe) REST client, told to the State and the OrderManager first.
         trades = self._startup_trades()
@@ -212,9 +217,9 @@ class Supervisor:
         self._tell("state", TimerTick(name="state", ts_recv_ns=time.time_ns()))
 
     def _resync(self, token_ids: tuple[str, ...]) -> None:
-        ref = self.actors.refs.get("market_feed")
-        if ref is not None:
-            ref.proxy().resync(token_ids)
+        """The State's resync request (State's thread): a tell, dropped if the feed is down
+        (its restart resubscribes, and so resyncs, every book)."""
+        self._tell("market_feed", ResyncBooks(token_ids=token_ids))
 
     def _start_io(self, name: str) -> None:
         self.actors.add(name, start_io_actor(self, name))
@@ -240,7 +245,7 @@ class Supervisor:
         already tried a venue cancel-all).
         """
         deadline = None if duration_s is None else time.monotonic() + duration_s
-        next_status = time.monotonic() + self._status_interval_s
+        status_start = next_status = time.monotonic() + self._status_interval_s
         next_gauges = time.monotonic() + GAUGE_INTERVAL_S
         while not self.stop_event.is_set():
             now = time.monotonic()
@@ -255,8 +260,11 @@ class Supervisor:
             if time.monotonic() >= next_gauges:
                 next_gauges = time.monotonic() + GAUGE_INTERVAL_S
                 emit_gauges(self)
-            if time.monotonic() >= next_status:
-                next_status += self._status_interval_s
+            now = time.monotonic()
+            if now >= next_status:
+                # On the grid, skipping what was missed: after a late pass (a restart's
+                # backoff, slow asks) one line, not a burst of the lines it owed.
+                next_status = next_deadline(status_start, self._status_interval_s, now)
                 self.print_status()
 
     def _watch(self, deadline: float | None = None) -> bool:
@@ -334,6 +342,7 @@ class Supervisor:
 
     def shutdown(self) -> dict[str, Any]:
         """Stop in reverse order: inputs first, then cancel-all and verify, then the rest."""
+        self.shutting_down.set()
         for t in self._tickers:
             t.stop()
         if self.status_server is not None:

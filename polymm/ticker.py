@@ -30,16 +30,21 @@ class Ticker:
 
     Thread ownership: ``fn`` runs on the ticker's thread; it should be a Pykka ``tell`` or
     similarly non-blocking. An exception in ``fn`` is logged and the ticker keeps going.
+
+    ``clock`` is the time the grid is laid on and ``event`` the one the thread waits on between
+    ticks (``stop`` sets it). They come as a pair: a test gives a virtual clock and an event
+    whose ``wait`` advances it, and sees exactly which ticks fire without waiting for them.
     """
 
     def __init__(self, interval_s: float, fn: Callable[[], None], *, name: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 event: threading.Event | None = None) -> None:
         if interval_s <= 0:
             raise ValueError(f"ticker {name}: interval must be > 0, got {interval_s}")
         self._interval = interval_s
         self._fn = fn
         self._clock = clock
-        self._stop = threading.Event()
+        self._stop = event if event is not None else threading.Event()
         self.skipped = 0
         self._thread = threading.Thread(target=self._loop, name=f"Ticker-{name}", daemon=True)
 

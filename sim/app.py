@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import signal
 import sys
@@ -55,6 +56,9 @@ class SimConfig:
     trade_fail_rate: float = 0.0
     vol: float = 2e-4
     windows_ahead: int = 2
+    exit_with_parent: bool = False
+    """Stop when standard input reaches end-of-file: the parent holds the pipe's other end, so
+    the venue dies with it even when the parent is SIGKILLed."""
 
 
 def _now_ms() -> int:
@@ -193,6 +197,22 @@ class Sim:
         await self.hub.close_all()
 
 
+def _stop_at_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            logger.info("simulated venue: its parent closed standard input; stopping")
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)
+
+
 async def serve(cfg: SimConfig) -> int:
     """Run until SIGTERM/SIGINT; prints ``SIM READY http://host:port`` once listening."""
     profile = load_profile(cfg.faults)
@@ -207,6 +227,8 @@ async def serve(cfg: SimConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if cfg.exit_with_parent:
+        _stop_at_stdin_eof(loop, stop)
     logger.info("simulated venue on %s:%d (assets %s, window %ds, faults %s)", cfg.host, port,
                 ",".join(cfg.assets), cfg.window_seconds, profile.name)
     sys.stdout.write(f"SIM READY http://{cfg.host}:{port}\n")

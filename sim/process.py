@@ -2,8 +2,10 @@
 
 Used by tests, ``bin/polymm run`` and benchmarks. The child runs
 ``[sys.executable, <repo>/bin/polymm, "sim", "--port", "0", *args]``; its one stdout line
-``SIM READY http://127.0.0.1:<port>`` says where it listens. Stopping sends SIGTERM, waits, and
-kills it after a timeout, so no process is left behind. Not thread-safe: one owner.
+``SIM READY http://127.0.0.1:<port>`` says where it listens. The child runs in its own session
+(out of reach of a terminal's Ctrl-C) and stops when its stdin pipe closes, so it dies with its
+parent. Stopping sends SIGTERM, waits, and kills it after a timeout, so no process is left
+behind. Not thread-safe: one owner.
 """
 
 from __future__ import annotations
@@ -46,9 +48,14 @@ class SimProcess:
         self.ws_url = ""
 
     def start(self) -> SimProcess:
-        cmd = [sys.executable, str(REPO / "bin" / "polymm"), "sim", "--port", "0", *self.args]
+        cmd = [sys.executable, str(REPO / "bin" / "polymm"), "sim", "--port", "0",
+               "--exit-with-parent", *self.args]
+        # Its own session: a terminal's Ctrl-C signals the whole foreground process group, and
+        # the venue must outlive the bot's shutdown (its cancel-all and read-back). The stdin
+        # pipe is its leash: when this process dies, even by SIGKILL, the venue reads EOF.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     stdin=subprocess.DEVNULL, cwd=str(REPO),
+                                     stdin=subprocess.PIPE, cwd=str(REPO),
+                                     start_new_session=True,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             line = self._read_ready()
@@ -103,8 +110,9 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout_s)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdout, proc.stdin):
+            if pipe is not None:
+                pipe.close()
         return proc.returncode
 
     def __enter__(self) -> SimProcess:

@@ -3,8 +3,8 @@
 Two ways in:
 
 * :func:`run_bot` runs ``bin/polymm run ...`` as a subprocess (it starts its own simulated
-  venue) and returns ``BotRun(rc, summary, stderr)``. Bounded by a timeout; on expiry the whole
-  process group (the bot and its venue child) is killed, so nothing is left behind.
+  venue) and returns ``BotRun(rc, summary, stderr)``. Bounded by a timeout; on expiry the bot's
+  process group is killed, and its venue child stops with it, so nothing is left behind.
 * :class:`Harness` runs the bot in this process on a ``Supervisor`` against a ``SimProcess`` it
   starts, so a test can watch it while it runs: ask the OrderManager's ``stats()``, a feed's
   ``stats()``, the State's ``status()``, read ``/_sim/state`` and drive the venue's admin routes
@@ -58,7 +58,7 @@ def run_bot(args: Sequence[str], tmp: Path, *, timeout_s: float) -> BotRun:
         try:
             rc = proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
-            # The bot and its venue child share the new session's process group.
+            # Its venue child (own session) stops when the bot's end of its stdin pipe closes.
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
             raise

@@ -83,7 +83,7 @@ class Env:
             signer=self.signer, client=self.client, owner="self", api_key="api-key-uuid",
             maker=self.signer.address, signature_type=0, desired_slot=self.slot,
             event_log=self.log, metrics=self.metrics, sinks=[self.sink], clock=self.clock,
-            timers=timers)
+            recovered_sink=self.sink, timers=timers)
         self.slot.bind(lambda: self.ref.tell(SlotReady()))
         if markets:
             self.tell(make_markets_changed([MARKET]))
@@ -101,12 +101,16 @@ class Env:
         return self.proxy.stats().get(timeout=TIMEOUT)
 
     def desire(self, quotes: list[DesiredQuote], cids: tuple[ConditionId, ...] = (CID,),
-               cause_recv_ns: int = 1) -> dict[str, Any]:
+               cause_recv_ns: int = 1, tick_pips: int | None = None) -> dict[str, Any]:
+        """Desired quotes as the Quoter hands them over: priced on ``tick_pips`` (default:
+        the market's listed tick), the State's tick of each market."""
         self.seq += 1
+        tick = MARKET.tick_pips if tick_pips is None else tick_pips
         self.slot.put(DesiredQuotes(
             seq=self.seq, now_ms=int(self.clock.t * 1000), cause_recv_ns=cause_recv_ns,
             quotes=tuple(quotes),
-            decisions=tuple(MarketDecision(condition_id=c, gate=GateReason.NONE) for c in cids)))
+            decisions=tuple(MarketDecision(condition_id=c, gate=GateReason.NONE, tick_pips=tick)
+                            for c in cids)))
         return self.stats()
 
     def housekeeping(self) -> dict[str, Any]:

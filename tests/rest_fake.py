@@ -13,13 +13,14 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from eth_account import Account
 
+from tests.loopback_http import ClosingHTTPServer
 from venue.auth import ApiCreds
 
 PRIVATE_KEY = "0x" + "4c" * 32
@@ -115,8 +116,7 @@ def _handler(fake: FakeClob) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _QuietServer(ClosingHTTPServer):
     fake: FakeClob
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -42,6 +42,8 @@ class InboxSampler:
 
 @pytest.fixture
 def pipeline():
+    started = []
+
     def make(delay_s: float):
         qslot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
         dslot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
@@ -49,8 +51,11 @@ def pipeline():
         quoter = Quoter.start(params=QuoteParams(), limits=RiskLimits(), in_slot=qslot,
                               out_slot=dslot, work_delay_s=delay_s)
         qslot.bind(lambda: quoter.tell(SlotReady()))
+        started.extend((state, quoter))
         return state, quoter, qslot, dslot
     yield make
+    for ref in reversed(started):
+        ref.stop()
 
 
 def _feed(state, n: int) -> None:

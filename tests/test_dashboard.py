@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -11,14 +12,18 @@ import yaml
 
 from polymm.metric_names import (
     BY_NAME,
+    COUNTER,
+    GAUGE,
     PERCENT_THRESHOLDS,
     TABLE,
+    TIMER,
     graphite_path,
     parse_graphite_path,
 )
 from tests.graphite_listener import expand_braces, glob_regex, series_paths
 
-GRAFANA = Path(__file__).resolve().parent.parent / "conf" / "grafana"
+ROOT = Path(__file__).resolve().parent.parent
+GRAFANA = ROOT / "conf" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "polymm.json"
 PREFIX = "polymm.$mode.$instance"
 
@@ -75,6 +80,72 @@ def test_dashboard_covers_the_panels_the_issue_asks_for():
                  "state.snapshots_coalesced", "actors.mailbox_depth", "feed.reconnects",
                  "quoter.gated_markets"):
         assert name in queried, name
+
+
+# -- every queried metric has an emitter ---------------------------------------------------------
+# The bot's own code: tests, the simulated venue and the benchmarks do not count as emitters.
+BOT_PACKAGES = ("actors", "trading", "venue", "polymm", "messages")
+# ``Metrics``' methods, and the thin ``_incr``/``_gauge``/``_timing`` wrappers the actors call.
+EMIT_KINDS = {"incr": COUNTER, "_incr": COUNTER, "gauge": GAUGE, "_gauge": GAUGE,
+              "timing_ms": TIMER, "_timing": TIMER}
+
+
+def emit_sites(root: Path = ROOT, packages: tuple[str, ...] = BOT_PACKAGES
+               ) -> dict[str, set[tuple[str, str]]]:
+    """Metric name -> ``{(kind, "file:line")}`` of every emit call with a literal name.
+
+    An emit call is ``<anything>.incr("name", ...)`` (or ``gauge``, ``timing_ms`` and the
+    wrappers); a name built at run time is not seen, so every emitted name must be spelled out
+    at its call site, as the metric table asks.
+    """
+    out: dict[str, set[tuple[str, str]]] = {}
+    for pkg in packages:
+        for path in sorted((root / pkg).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in EMIT_KINDS and node.args
+                        and isinstance(node.args[0], ast.Constant)
+                        and isinstance(node.args[0].value, str)):
+                    out.setdefault(node.args[0].value, set()).add(
+                        (EMIT_KINDS[node.func.attr], f"{path.relative_to(root)}:{node.lineno}"))
+    return out
+
+
+def test_every_dashboard_metric_is_emitted_by_the_bot():
+    # A panel on a name nothing sends shows "No data" for ever; the metric table alone cannot
+    # tell (tests/test_e2e_graphite.py then checks that each one really reaches Graphite).
+    sites = emit_sites()
+    problems = []
+    for title, target in _targets(_dashboard()):
+        for path in series_paths(target):
+            d, _, _ = parse_graphite_path(path, PREFIX)
+            kinds = {k for k, _ in sites.get(d.name, set())}
+            if not kinds:
+                problems.append(f"{title}: {d.name} is emitted nowhere in {BOT_PACKAGES}")
+            elif d.kind not in kinds:
+                problems.append(f"{title}: {d.name} is a {d.kind}, emitted only as {kinds}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_table_metric_is_emitted_by_the_bot():
+    sites = emit_sites()
+    dead = [d.name for d in TABLE if d.kind not in {k for k, _ in sites.get(d.name, set())}]
+    assert not dead, f"in polymm/metric_names.py but emitted nowhere (as its kind): {dead}"
+
+
+def test_emit_site_scan(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "m.py").write_text(
+        "m.incr('a.count')\n"
+        "self._gauge('b.level', 1, dim='x')\n"
+        "self._metrics.timing_ms('c.ms', 2.0)\n"
+        "m.timing_ms(name, 3.0)\n"        # a name built at run time: not seen
+        "log.info('d.not_metric')\n"
+        "incr('e.bare')\n")               # not a method call: not an emit site
+    sites = emit_sites(tmp_path, ("pkg",))
+    assert sites == {"a.count": {(COUNTER, "pkg/m.py:1")}, "b.level": {(GAUGE, "pkg/m.py:2")},
+                     "c.ms": {(TIMER, "pkg/m.py:3")}}
 
 
 def test_percentile_stats_match_the_shipped_statsd_config():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import enum
+import errno
+import os
+import random
 import threading
 import types
 import typing
@@ -132,12 +136,15 @@ def test_appends_from_many_threads_are_all_on_disk_after_stop(log_dir):
 
 def test_flush_makes_events_readable_while_running(log_dir):
     ref, sink = start_log(log_dir, flush_interval_ms=60_000, batch_size=100_000)
-    for k in range(10):
-        sink.append("in", messages.KillSwitch(on=True, reason=f"r{k}", ts_recv_ns=k))
-    assert ref.proxy().flush().get(timeout=10) is True
-    recs = list(read_journal(log_dir))
-    assert [r.value.reason for r in recs] == [f"r{k}" for k in range(10)]
-    assert ref.proxy().stats().get(timeout=5)["events_logged"] == 10
+    try:
+        for k in range(10):
+            sink.append("in", messages.KillSwitch(on=True, reason=f"r{k}", ts_recv_ns=k))
+        assert ref.proxy().flush().get(timeout=10) is True
+        recs = list(read_journal(log_dir))
+        assert [r.value.reason for r in recs] == [f"r{k}" for k in range(10)]
+        assert ref.proxy().stats().get(timeout=5)["events_logged"] == 10
+    finally:
+        ref.stop()
 
 
 def test_rotation_by_size_and_numbering_continues_across_runs(log_dir):
@@ -171,6 +178,138 @@ def test_unencodable_event_is_skipped_alone(log_dir):
     w.close()
     recs = list(read_journal(log_dir))
     assert [r.value.name for r in recs] == ["ok"] and w.encode_errors == 1
+
+
+# -- how long a record may wait ----------------------------------------------------------------
+
+
+class StepClock:
+    """A monotonic clock for the writer that advances ``step`` at every read, so that each
+    step of the writer's work (an encoding chunk, the checks of a round) costs time."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize(("batch_size", "interval_s"),
+                         [(100_000, 0.2), (8, 0.2), (100_000, 0.05), (5, 0.004)])
+def test_every_record_is_written_within_the_flush_interval(log_dir, batch_size, interval_s):
+    """The writer's rounds, driven one by one on a fake clock (no thread; nothing depends on
+    the wall clock): records arrive at random, in bursts, just after a round and just before
+    the next; after each round the file shows what was written. Each record must be in it (in
+    the kernel: what survives a SIGKILL) at most ``flush_interval`` after its append, whatever
+    the batch size, although every step of the writer's work costs time."""
+    clock = StepClock(step=20e-6)
+    w = JournalWriter(log_dir, batch_size=batch_size, flush_interval_s=interval_s, clock=clock)
+    w.open()
+    sink = w.sink("sim")
+    rng = random.Random(batch_size)
+    span = 40 * interval_s
+    events = sorted(rng.uniform(0, span) for _ in range(300))
+    for t in (0.25 * span, 0.6 * span):  # bursts of 200 at once
+        events += [t] * 200
+    events.sort()
+    appended: list[float] = []
+    written_at: dict[int, float] = {}
+    path = log_dir / "events-1.jsonl"
+    offset = 0
+    next_round = clock.now
+    i = rounds = 0
+    while i < len(events) or len(written_at) < len(appended):
+        if i < len(events) and events[i] < next_round:
+            clock.now = max(clock.now, events[i])  # an append during a round comes after it
+            i += 1
+            sink.append("in", messages.TimerTick(name="sim", ts_recv_ns=len(appended)))
+            appended.append(clock.now)
+            if w.wake.is_set():  # a full batch: the writer's wait ends now
+                next_round = clock.now
+            continue
+        rounds += 1
+        assert rounds < 100_000, "the writer never wrote everything"
+        clock.now = max(clock.now, next_round)
+        wait = w._cycle()
+        assert wait is not None
+        data = path.read_bytes()
+        for line in data[offset:].splitlines():
+            written_at[orjson.loads(line)["v"]["ts_recv_ns"]] = clock.now
+        offset = len(data)
+        next_round = clock.now + wait
+        if rng.random() < 0.3:  # the worst moment: just after the writer looked
+            bisect.insort(events, clock.now + 1e-9, lo=i)
+        if rng.random() < 0.3:
+            bisect.insort(events, next_round - 1e-9, lo=i)
+    w.close()
+    assert sorted(written_at) == list(range(len(appended)))
+    late = [(k, written_at[k] - a) for k, a in enumerate(appended)
+            if written_at[k] - a > interval_s]
+    assert not late, f"{len(late)} records written later than {interval_s} s: {late[:3]}"
+    if batch_size > 1000:  # and the lines still go out in batches, not one write each
+        assert w.batches < len(appended) / 5
+
+
+def test_start_record_is_on_disk_and_fsynced_before_the_actor_runs(log_dir, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    cfg = make_event_log_config(dir=str(log_dir), flush_interval_ms=60_000, batch_size=100_000)
+    log = EventLog(cfg, start_record={"quoter": {"half_spread_pips": 7}})  # never started
+    path = log_dir / "events-1.jsonl"
+    recs = list(read_journal(log_dir))
+    assert [(r.kind, r.value) for r in recs] == [("start", {"quoter": {"half_spread_pips": 7}})]
+    assert synced == [str(path), str(log_dir)]  # the line, and the new file's name
+    log.on_stop()  # what the actor's stop would do: closes the file
+    assert journal_files(log_dir) == [path] and open_files_under(log_dir) == []
+
+
+def test_the_writer_continues_the_start_records_file(log_dir):
+    ref = EventLog.start(make_event_log_config(dir=str(log_dir), rotate_bytes=1 << 20),
+                         start_record={"owner": "me"})
+    try:
+        sink = ref.proxy().sink().get(timeout=5)
+        for k in range(5):
+            sink.append("in", messages.TimerTick(name="x", ts_recv_ns=k))
+        assert ref.proxy().stats().get(timeout=5)["files"] == 1
+    finally:
+        ref.stop()
+    recs = list(read_journal(log_dir))
+    assert [r.kind for r in recs] == ["start"] + ["in"] * 5
+    assert recs[0].value == {"owner": "me"} and recs[0].src == "MainThread"
+    assert journal_files(log_dir) == [log_dir / "events-1.jsonl"]
+
+
+def test_a_start_record_that_cannot_be_written_is_an_error_naming_the_directory(
+        log_dir, monkeypatch):
+    def fsync(fd):  # a disk error cannot be caused here: raise what the kernel would
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(PolymmError, match=r"event_log\.dir: .*journal: cannot write the start "
+                                          r"record: Input/output error"):
+        EventLog(make_event_log_config(dir=str(log_dir)), start_record={"owner": "me"})
+    assert open_files_under(log_dir) == []  # the file it had opened is closed again
+
+
+def open_files_under(directory):
+    """The files under ``directory`` this process has open (Linux ``/proc``)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the descriptor listdir itself used, closed since
+            continue
+        if target.startswith(str(directory)):
+            found.append(target)
+    return found
 
 
 # -- reading ----------------------------------------------------------------------------------

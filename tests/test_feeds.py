@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import orjson
+import pykka
 import pytest
 
 from actors.market_feed import MarketFeed
 from actors.user_feed import UserFeed
+from actors.ws_feed import WsFeed
 from messages import BookSnapshot, FeedStatus, OrderEvent
 from tests.fakes import (
     Collector,
@@ -42,7 +45,14 @@ def order_frame() -> str:
 def server():
     srv = WsServer().start()
     yield srv
+    stop_feeds()
     srv.stop()
+
+
+def stop_feeds():
+    """Teardown: the feeds a test started against the server stop before the server does."""
+    for ref in pykka.ActorRegistry.get_by_class(WsFeed):
+        ref.stop()
 
 
 @pytest.fixture
@@ -249,3 +259,21 @@ def test_user_feed_without_creds_fails_at_construction():
     with pytest.raises(ConfigError):
         UserFeed(url="ws://127.0.0.1:1/ws/user", config=make_feed_config(), creds=None,
                  sinks=[])
+
+
+def test_no_reconnect_once_the_bot_shuts_down(server, sink):
+    shutting_down = threading.Event()
+    ref = MarketFeed.start(server.url("/ws/market"), make_feed_config(reconnect_min_s=0.01,
+                                                                      reconnect_max_s=0.02),
+                           [sink], shutdown=shutting_down)
+    ref.tell(make_markets_changed([market_n(0)]))
+    first = server.wait_conn(0)
+    server.wait_frames(first, 1)
+    shutting_down.set()
+    server.drop(first)
+    sink.wait_of(FeedStatus, connected=False)
+    reader = ref._actor_weakref()._reader
+    reader.join(5)  # the reader ends instead of retrying the venue
+    assert not reader.is_alive()
+    assert len(server.conns) == 1
+    ref.stop()

@@ -12,6 +12,7 @@ from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, red
 from messages import FeedStatus, PriceSource, PriceTick
 from polymm.errors import ConfigError
 from tests.fakes import Collector, FakeCreds, make_feed_config, make_markets_changed, market_n
+from tests.test_feeds import stop_feeds
 from tests.wsserver import WsServer
 
 
@@ -40,6 +41,7 @@ def tick_frame(symbol: str = "btcusd", value: str = "64126.5", channel: str = "p
 def server():
     srv = WsServer(reply=polybolt_reply).start()
     yield srv
+    stop_feeds()
     srv.stop()
 
 
@@ -145,6 +147,7 @@ def test_rtds_subscribe_and_ping():
         (tick,) = sink.wait_of(PriceTick)
         assert tick.source == PriceSource.CHAINLINK and tick.price_e8 == 6_723_450_000_000
     finally:
+        stop_feeds()
         srv.stop()
 
 

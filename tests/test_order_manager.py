@@ -25,6 +25,7 @@ from messages import (
     OrderRejected,
     RejectReason,
     Side,
+    TickSizeChanged,
     TradeEvent,
     TradeId,
     TradeStatus,
@@ -34,6 +35,7 @@ from polymm.metric_names import BY_NAME
 from tests.fakes import make_markets_changed, market_n
 from tests.om_env import CID, DOWN, TIMEOUT, UP, Clock, Env, q
 from tests.om_env import env as env  # the fixture
+from trading.order_replay import check_record
 from trading.params import OrderParams, RiskLimits
 
 
@@ -155,8 +157,11 @@ def test_tick_rejection_refreshes_tick_once(env):
                                    "size rule: 0.1")
     stats = env.desire([q(4500)])
     assert stats["rejects"] == {"tick": 1} and env.client.count("get_tick_size") == 1
-    env.desire([q(4500), q(4400)])  # still off the new grid: refused locally, not at the venue
-    assert env.client.count("post_orders") == 1
+    # The REST tick goes to the State, the tick's one owner; the OrderManager keeps no copy.
+    (change,) = env.sink.of(TickSizeChanged)
+    assert (change.token_id, change.old_tick_pips, change.new_tick_pips) == (UP, 100, 1000)
+    env.desire([q(4500), q(4400)], tick_pips=1000)  # the Quoter's next quotes, on the new tick
+    assert env.client.count("post_orders") == 1  # off the new grid: refused locally
     assert env.client.count("get_tick_size") == 1
 
 
@@ -388,3 +393,25 @@ def test_connect_failure_is_retried_after_backoff(env):
     env.clock.t += 1.0
     stats = env.housekeeping()
     assert env.client.count("post_orders") == 2 and stats["open_orders"] == 1
+
+
+def test_notional_limit_counts_what_the_positions_cost_and_replays(env):
+    """$10 of notional: 10 Up bought at 0.49 leave $5.10 for open BUYs, so a 20-share bid at
+    0.45 ($9.00) is trimmed to 11.33 shares; the recorded risk inputs replay to the same."""
+    env.start(limits=RiskLimits(max_open_orders_per_market=100, max_position_shares=10_000,
+                                max_notional_usd=10))
+    env.tell(TradeEvent(
+        trade_id=TradeId("t-cost"), status=TradeStatus.CONFIRMED, condition_id=CID,
+        token_id=UP, side=Side.SELL, price_pips=4900, size_micro=10_000_000,
+        taker_order_id=OrderHash("0x0"), trader_side="MAKER", owner="other",
+        maker_fills=(MakerFill(order_id=OrderHash("0x" + "99" * 32), owner="self",
+                               token_id=UP, side=Side.BUY, price_pips=4900,
+                               matched_size_micro=10_000_000),),
+        ts_event_ms=1, ts_recv_ns=1))
+    env.desire([q(4500, size=20_000_000)])
+    (body,) = env.client.posted_bodies
+    assert body[0]["order"]["makerAmount"] == "5098500"  # 11.33 shares at 0.45
+    (rec,) = env.log.ops("risk")
+    assert rec["position_cost_micro"] == 4_900_000
+    assert check_record(rec, OrderParams(), RiskLimits(
+        max_open_orders_per_market=100, max_position_shares=10_000, max_notional_usd=10)) is None

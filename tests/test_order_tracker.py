@@ -208,12 +208,12 @@ def test_order_event_does_not_undo_a_pending_cancel():
 
 def test_partial_fills_then_filled_and_positions():
     t = tracker_with("live")
-    fills, _ = t.on_trade_event(maker_trade(size=4_000_000), 1)
-    assert [f.size_micro for f in fills] == [4_000_000]
+    change, _ = t.on_trade_event(maker_trade(size=4_000_000), 1)
+    assert [f.size_micro for f in change.added] == [4_000_000]
     assert state_of(t) == "partial"
     assert t.live_orders()[0].size_micro == 6_000_000  # the diff sees what remains
     again, _ = t.on_trade_event(maker_trade(size=4_000_000, status=TradeStatus.MINED), 2)
-    assert again == [] and t.fills == 1  # the same trade at a later status is not a new fill
+    assert again.added == () and t.fills == 1  # a later status of the same trade: no new fill
     t.on_trade_event(maker_trade(size=6_000_000, trade_id="t2"), 3)
     assert state_of(t) == "gone" and t.fills == 2
     assert t.positions() == {UP: 10_000_000}
@@ -223,8 +223,8 @@ def test_failed_trade_reverses_position_and_others_fills_ignored():
     t = tracker_with("live")
     t.on_trade_event(maker_trade(size=4_000_000), 1)
     t.on_trade_event(maker_trade(size=3_000_000, trade_id="t9", owner="other"), 1)
-    fills, _ = t.on_trade_event(maker_trade(size=4_000_000, status=TradeStatus.FAILED), 2)
-    assert [f.status for f in fills] == [TradeStatus.FAILED]
+    change, _ = t.on_trade_event(maker_trade(size=4_000_000, status=TradeStatus.FAILED), 2)
+    assert [f.size_micro for f in change.undone] == [4_000_000] and change.added == ()
     assert t.positions() == {UP: 0}
 
 

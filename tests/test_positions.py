@@ -36,11 +36,11 @@ def test_lifecycle(statuses, after):
 
 def test_failed_reverts_cash_and_fill_count():
     pos = Positions(OWNER)
-    assert pos.apply(make_trade(status=M)) == (UP,)
+    assert pos.apply(make_trade(status=M)).tokens == (UP,)
     assert pos.fills == 1
     assert pos.cash_micro(UP) == -4_900_000          # 10 shares at 0.49
     assert pos.avg_buy_pips(UP) == 4900
-    assert pos.apply(make_trade(status=F)) == (UP,)
+    assert pos.apply(make_trade(status=F)).tokens == (UP,)
     assert pos.fills == 0 and pos.failed == 1
     assert pos.cash_micro(UP) == 0
     assert pos.avg_buy_pips(UP) is None
@@ -48,11 +48,11 @@ def test_failed_reverts_cash_and_fill_count():
 
 def test_repeats_report_no_change():
     pos = Positions(OWNER)
-    assert pos.apply(make_trade(status=M)) == (UP,)
-    assert pos.apply(make_trade(status=M)) == ()
-    assert pos.apply(make_trade(status=MI)) == ()
-    assert pos.apply(make_trade(status=C)) == (UP,)
-    assert pos.apply(make_trade(status=C)) == ()
+    assert pos.apply(make_trade(status=M)).tokens == (UP,)
+    assert pos.apply(make_trade(status=M)).tokens == ()
+    assert pos.apply(make_trade(status=MI)).tokens == ()
+    assert pos.apply(make_trade(status=C)).tokens == (UP,)
+    assert pos.apply(make_trade(status=C)).tokens == ()
     assert pos.fills == 1
 
 

@@ -55,11 +55,12 @@ def diff_record(seq: int, quotes: Sequence[DesiredQuote], live: Sequence[LiveOrd
 
 
 def risk_record(posts: Sequence[DesiredQuote], positions: Mapping[TokenId, int],
-                live: Sequence[LiveOrder], in_flight: Sequence[DesiredQuote],
-                open_per_market: Mapping[ConditionId, int],
+                position_cost_micro: int, live: Sequence[LiveOrder],
+                in_flight: Sequence[DesiredQuote], open_per_market: Mapping[ConditionId, int],
                 min_sizes: Mapping[ConditionId, int], result: RiskResult) -> dict[str, Any]:
     """The ``risk`` record of one ``check_posts`` call."""
     return {"op": "risk", "posts": [_q(q) for q in posts], "positions": dict(positions),
+            "position_cost_micro": position_cost_micro,
             "live": [_o(o) for o in live], "in_flight": [_q(q) for q in in_flight],
             "open_per_market": dict(open_per_market), "min_sizes": dict(min_sizes),
             "accepted": [_q(q) for q in result.accepted],
@@ -82,7 +83,7 @@ def check_record(rec: Mapping[str, Any], params: OrderParams,
         live = [_uno(v) for v in rec["live"]]
         in_flight = [_unq(v) for v in rec["in_flight"]]
         exposure = Exposure.build({TokenId(k): int(v) for k, v in rec["positions"].items()},
-                                  live, in_flight)
+                                  live, in_flight, int(rec["position_cost_micro"]))
         res = check_posts([_unq(v) for v in rec["posts"]], exposure,
                           {ConditionId(k): int(v) for k, v in rec["open_per_market"].items()},
                           limits, {ConditionId(k): int(v) for k, v in rec["min_sizes"].items()})

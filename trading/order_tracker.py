@@ -16,9 +16,10 @@ A cancel whose reply never came stays CANCEL_PENDING and is checked the same way
 
 Orders at the venue that we never sent (after a restart, or a not-placed order that landed
 after all) are "unknown orders": reconciliation and order events report them so the caller can
-cancel them. Positions per token follow our fills (MATCHED adds, FAILED reverses), for the
-worst-case risk check. Pure: no threads, no clock (``now_ms`` is an argument); owned by the
-OrderManager's thread.
+cancel them. Our fills go through the one ledger (``trading.positions.Positions``, the
+same rules the State's model applies) for the worst-case risk check: positions and what they
+cost. Pure: no threads, no clock (``now_ms`` is an argument); owned by the OrderManager's
+thread.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from enum import StrEnum
 
 from messages.ids import ConditionId, OrderHash, Side, TokenId
 from messages.quotes import DesiredQuote
-from messages.user import OrderEvent, OrderEventType, TradeEvent, TradeStatus
+from messages.user import OrderEvent, OrderEventType, TradeEvent
 from trading.diff import LiveOrder
+from trading.positions import FillChange, Positions
 
 
 class OrderState(StrEnum):
@@ -107,20 +109,6 @@ class Transition:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Fill:
-    """One fill of one of our orders (``status`` FAILED = a reversed fill)."""
-
-    order_id: OrderHash
-    trade_id: str
-    condition_id: ConditionId
-    token_id: TokenId
-    side: Side
-    price_pips: int
-    size_micro: int
-    status: TradeStatus
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ReconcileResult:
     """``strays``: open at the venue but not ours (cancel them); ``transitions``: our orders
     whose state the venue's list changed."""
@@ -152,15 +140,13 @@ class OrderTracker:
         self._memory = memory
         self._orders: dict[OrderHash, TrackedOrder] = {}
         self._finished: OrderedDict[OrderHash, OrderState] = OrderedDict()
-        self._fills_seen: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._trade_matched: dict[OrderHash, int] = {}
         self._strays: set[OrderHash] = set()
-        self._positions: dict[TokenId, int] = {}
+        self.ledger = Positions(owner)
         self.duplicates_prevented = 0
         self.duplicates_reported = 0
         self.unknown_resolved = 0
         self.unknown_orders = 0
-        self.fills = 0
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -205,9 +191,18 @@ class OrderTracker:
                     sell += o.remaining_micro
         return buy, sell
 
+    @property
+    def fills(self) -> int:
+        """Our fills that stand (a FAILED trade's are taken back)."""
+        return self.ledger.fills
+
     def positions(self) -> dict[TokenId, int]:
         """Net position per token from our fills (MATCHED on; FAILED reversed)."""
-        return dict(self._positions)
+        return self.ledger.positions_micro()
+
+    def position_cost_micro(self) -> int:
+        """What our long positions cost (pUSD micro), for the notional limit."""
+        return self.ledger.cost_micro()
 
     def counts(self) -> dict[str, int]:
         """How many orders are in each non-final state."""
@@ -373,52 +368,26 @@ class OrderTracker:
                 self.unknown_orders += 1
         return True
 
-    def on_trade_event(self, ev: TradeEvent, now_ms: int) -> tuple[list[Fill],
+    def on_trade_event(self, ev: TradeEvent, now_ms: int) -> tuple[FillChange,
                                                                    list[Transition]]:
-        """Our fills in a trade event (new ones and reversals) and the orders they finished.
+        """Apply a trade event to the ledger; returns what it changed and the orders its new
+        fills moved on (partly or fully filled).
 
         The same trade arrives once per status; a fill counts at its first sighting and is
-        reversed on FAILED. Fills of orders we no longer track still move positions.
+        undone by FAILED. Fills of orders we no longer track still move positions.
         """
-        mine: list[tuple[OrderHash, TokenId, Side, int, int]] = []
-        if ev.trader_side.upper() == "TAKER":
-            if ev.owner == self.owner:
-                mine.append((_key(ev.taker_order_id), ev.token_id, ev.side, ev.price_pips,
-                             ev.size_micro))
-        else:
-            mine.extend((_key(m.order_id), m.token_id, m.side, m.price_pips,
-                         m.matched_size_micro) for m in ev.maker_fills if m.owner == self.owner)
-        fills: list[Fill] = []
+        change = self.ledger.apply(ev)
         transitions: list[Transition] = []
-        for oid, token, side, price, size in mine:
-            key = (str(ev.trade_id), str(oid))
-            sign = 1 if side is Side.BUY else -1
-            if ev.status is TradeStatus.FAILED:
-                seen = self._fills_seen.pop(key, None)
-                if seen is None:
-                    continue
-                self._positions[token] = self._positions.get(token, 0) - sign * seen
-            elif key in self._fills_seen:
+        for f in change.added:
+            o = self._orders.get(f.order_id)
+            if o is None:
                 continue
-            else:
-                self._fills_seen[key] = size
-                while len(self._fills_seen) > self._memory:
-                    self._fills_seen.popitem(last=False)
-                self._positions[token] = self._positions.get(token, 0) + sign * size
-                self.fills += 1
-                o = self._orders.get(oid)
-                if o is not None:
-                    total = self._trade_matched.get(oid, 0) + size
-                    self._trade_matched[oid] = total
-                    t = self._apply_remote(o, "FILL", total, now_ms, "fill")
-                    if t is not None:
-                        transitions.append(t)
-            tracked = self._orders.get(oid)
-            fills.append(Fill(order_id=oid, trade_id=str(ev.trade_id),
-                              condition_id=tracked.condition_id if tracked else ev.condition_id,
-                              token_id=token, side=side, price_pips=price, size_micro=size,
-                              status=ev.status))
-        return fills, transitions
+            total = self._trade_matched.get(f.order_id, 0) + f.size_micro
+            self._trade_matched[f.order_id] = total
+            t = self._apply_remote(o, "FILL", total, now_ms, "fill")
+            if t is not None:
+                transitions.append(t)
+        return change, transitions
 
     # -- resolution ------------------------------------------------------------------------
 

@@ -40,9 +40,12 @@ class BandsParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuoteParams:
-    """Section ``quoter``: the quoting model and its gates."""
+    """Section ``quoter``: the quoting model and its gates.
 
-    strategy: str = field(default="updown", metadata=rng(choices=("updown", "bands")))
+    There is no strategy setting here: the strategy belongs to the market (``Market.strategy``:
+    ``updown`` for the rolling series, each fixed slug's own from ``discovery.slugs``).
+    """
+
     half_spread_pips: int = field(default=150, metadata=rng(1, 5000))
     skew_pips_per_share: float = field(default=2.0, metadata=rng(0, 1000))
     size_shares: int = field(default=10, metadata=rng(1, 100000))

@@ -1,14 +1,20 @@
-"""Our inventory per token, kept from the user channel's ``trade`` events.
+"""Our inventory per token, kept from the user channel's ``trade`` events: the one ledger.
 
 A trade arrives once per status change (protocol §2): MATCHED, MINED and RETRYING count as
 provisional fills, CONFIRMED makes them final, FAILED undoes the match (the inventory reverts).
 Each trade id is tracked through that lifecycle, so repeats are no-ops and a CONFIRMED or FAILED
-seen without an earlier MATCHED still lands right. Which fills are ours: the ``maker_fills``
-whose ``owner`` is our API key, and the top-level fill when ``trader_side`` is TAKER and the
-top-level ``owner`` is ours.
+seen without an earlier MATCHED still lands right (a FAILED seen first is remembered, so a late
+MATCHED of it counts nothing). Which fills are ours: the ``maker_fills`` whose ``owner`` is our
+API key, and the top-level fill when ``trader_side`` is TAKER (in any case) and the top-level
+``owner`` is ours.
 
-Cash is in micro-pUSD: a BUY pays size × price, a SELL receives it (fees are not modelled;
-makers pay none). PnL marked to a price is ``cash + position × mark``.
+The State's model (the Quoter's inventory skew) and the OrderManager's tracker (the risk check)
+each keep an instance of this ledger, fed the same trade events in the same order, so both see
+the same inventory under the same rules.
+
+Cash is in micro-pUSD: a BUY pays size x price, a SELL receives it (fees are not modelled;
+makers pay none). PnL marked to a price is ``cash + position x mark``. A long position's cost
+is its size at the average price paid: what the risk limit ``max_notional_usd`` counts for it.
 
 Pure code: no threads, no clock.
 """
@@ -20,7 +26,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from messages.ids import PIPS_PER_UNIT, Side, TokenId, TradeId
+from messages.ids import (
+    PIPS_PER_UNIT,
+    ConditionId,
+    OrderHash,
+    Side,
+    TokenId,
+    TradeId,
+)
 from messages.user import TradeEvent, TradeStatus
 
 TERMINAL_MEMORY = 20_000
@@ -37,8 +50,11 @@ class _Stage(Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
-    """One of our fills in a trade: signed size (BUY +) and signed cash (BUY −)."""
+    """One of our fills in a trade: signed size (BUY +) and signed cash (BUY -)."""
 
+    order_id: OrderHash
+    trade_id: TradeId
+    condition_id: ConditionId
     token_id: TokenId
     side: Side
     price_pips: int
@@ -52,6 +68,24 @@ class Fill:
     def cash_micro(self) -> int:
         notional = self.size_micro * self.price_pips // PIPS_PER_UNIT
         return -notional if self.side is Side.BUY else notional
+
+
+@dataclass(frozen=True, slots=True)
+class FillChange:
+    """What one trade event changed: fills that now stand (``added``), provisional fills made
+    final (``confirmed``) and fills undone by a FAILED (``undone``)."""
+
+    added: tuple[Fill, ...] = ()
+    confirmed: tuple[Fill, ...] = ()
+    undone: tuple[Fill, ...] = ()
+
+    @property
+    def tokens(self) -> tuple[TokenId, ...]:
+        """Tokens whose position changed, each once, in order."""
+        return _tokens_of(self.added + self.confirmed + self.undone)
+
+
+NO_CHANGE = FillChange()
 
 
 class TokenPosition:
@@ -79,11 +113,21 @@ class TokenPosition:
             self.sold_micro += sign * fill.size_micro
             self.sold_proceeds_micro += sign * fill.cash_micro
 
+    def cost_micro(self) -> int:
+        """What the long position cost at the average price paid, rounded up; a position with
+        no BUY behind it (loaded from REST) is costed at 1 pUSD a share, the most it can be."""
+        qty = self.confirmed_micro + self.provisional_micro
+        if qty <= 0:
+            return 0
+        if self.bought_micro <= 0:
+            return qty
+        return -(-qty * self.bought_cost_micro // self.bought_micro)
+
 
 class Positions:
     """Positions of one owner (our API key) across tokens.
 
-    Thread ownership: none of its own; the State actor's thread owns it.
+    Thread ownership: none of its own; the thread of the actor holding it owns it.
     """
 
     __slots__ = ("_finished", "_tokens", "_trades", "failed", "fills", "owner")
@@ -100,24 +144,24 @@ class Positions:
 
     # -- updates -------------------------------------------------------------------------------
 
-    def apply(self, ev: TradeEvent) -> tuple[TokenId, ...]:
-        """Apply one trade status; returns the tokens whose position changed (empty: none)."""
+    def apply(self, ev: TradeEvent) -> FillChange:
+        """Apply one trade status; returns what it changed (``NO_CHANGE``: nothing)."""
         known = self._trades.get(ev.trade_id)
         if known is None:
             fills = self.our_fills(ev)
             if not fills:
-                return ()
+                return NO_CHANGE
             return self._first(ev.trade_id, ev.status, fills)
         stage, fills = known
         if stage is not _Stage.PROVISIONAL:
-            return ()  # CONFIRMED and FAILED are terminal: later repeats change nothing.
+            return NO_CHANGE  # CONFIRMED and FAILED are terminal: later repeats change nothing.
         if ev.status is TradeStatus.CONFIRMED:
             for f in fills:
                 pos = self._pos(f.token_id)
                 pos.provisional_micro -= f.signed_micro
                 pos.confirmed_micro += f.signed_micro
             self._finish(ev.trade_id, _Stage.CONFIRMED, fills)
-            return _tokens_of(fills)
+            return FillChange(confirmed=fills)
         if ev.status is TradeStatus.FAILED:
             for f in fills:
                 pos = self._pos(f.token_id)
@@ -126,15 +170,15 @@ class Positions:
             self.fills -= len(fills)
             self.failed += len(fills)
             self._finish(ev.trade_id, _Stage.FAILED, fills)
-            return _tokens_of(fills)
-        return ()  # MATCHED/MINED/RETRYING again: still provisional.
+            return FillChange(undone=fills)
+        return NO_CHANGE  # MATCHED/MINED/RETRYING again: still provisional.
 
     def _first(self, trade_id: TradeId, status: TradeStatus,
-               fills: tuple[Fill, ...]) -> tuple[TokenId, ...]:
+               fills: tuple[Fill, ...]) -> FillChange:
         if status is TradeStatus.FAILED:
             # Never counted, so nothing to undo; remember it so a late MATCHED is ignored.
             self._finish(trade_id, _Stage.FAILED, fills)
-            return ()
+            return NO_CHANGE
         confirmed = status is TradeStatus.CONFIRMED
         for f in fills:
             pos = self._pos(f.token_id)
@@ -148,7 +192,7 @@ class Positions:
             self._finish(trade_id, _Stage.CONFIRMED, fills)
         else:
             self._trades[trade_id] = (_Stage.PROVISIONAL, fills)
-        return _tokens_of(fills)
+        return FillChange(added=fills)
 
     def _finish(self, trade_id: TradeId, stage: _Stage, fills: tuple[Fill, ...]) -> None:
         self._trades[trade_id] = (stage, fills)
@@ -162,11 +206,14 @@ class Positions:
 
     def our_fills(self, ev: TradeEvent) -> tuple[Fill, ...]:
         """Our part of a trade event: our maker fills, plus the top level when we took."""
-        out = [Fill(token_id=m.token_id, side=m.side, price_pips=m.price_pips,
-                    size_micro=m.matched_size_micro)
+        out = [Fill(order_id=OrderHash(m.order_id.lower()), trade_id=ev.trade_id,
+                    condition_id=ev.condition_id, token_id=m.token_id, side=m.side,
+                    price_pips=m.price_pips, size_micro=m.matched_size_micro)
                for m in ev.maker_fills if m.owner == self.owner and m.matched_size_micro > 0]
-        if ev.trader_side == TAKER and ev.owner == self.owner and ev.size_micro > 0:
-            out.append(Fill(token_id=ev.token_id, side=ev.side, price_pips=ev.price_pips,
+        if ev.trader_side.upper() == TAKER and ev.owner == self.owner and ev.size_micro > 0:
+            out.append(Fill(order_id=OrderHash(ev.taker_order_id.lower()),
+                            trade_id=ev.trade_id, condition_id=ev.condition_id,
+                            token_id=ev.token_id, side=ev.side, price_pips=ev.price_pips,
                             size_micro=ev.size_micro))
         return tuple(out)
 
@@ -186,6 +233,14 @@ class Positions:
         """Confirmed plus provisional position (signed: long is positive)."""
         pos = self._tokens.get(token_id)
         return 0 if pos is None else pos.confirmed_micro + pos.provisional_micro
+
+    def positions_micro(self) -> dict[TokenId, int]:
+        """Confirmed plus provisional position of every token we have had a fill on."""
+        return {t: p.confirmed_micro + p.provisional_micro for t, p in self._tokens.items()}
+
+    def cost_micro(self) -> int:
+        """pUSD (micro) our long positions cost, at their average prices (see module doc)."""
+        return sum(p.cost_micro() for p in self._tokens.values())
 
     def confirmed_micro(self, token_id: TokenId) -> int:
         pos = self._tokens.get(token_id)

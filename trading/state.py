@@ -299,11 +299,11 @@ class StateModel:
         return False  # orders are the OrderManager's; inventory moves only with trades
 
     def _on_trade(self, msg: TradeEvent) -> bool:
-        if msg.condition_id not in self._markets and not self.positions.knows(msg.trade_id):
-            self.ignored += 1
-            return False
+        # Every trade of ours counts, also on markets not (or no longer) quoted: the ledger
+        # must match the OrderManager's, which the risk check reads (and start-up trades
+        # arrive before the first market set).
         changed = False
-        for token in self.positions.apply(msg):
+        for token in self.positions.apply(msg).tokens:
             changed |= self._touch_token(token)
         return changed
 

@@ -54,6 +54,7 @@ def quote_bands(view: MarketView, params: QuoteParams,
                                        side=Side.BUY, price_pips=price, size_micro=size))
     up_mid2 = legs[0][1]
     decision = MarketDecision(condition_id=market.condition_id, gate=GateReason.NONE,
+                              tick_pips=tick,
                               fair_up_pips=None if up_mid2 is None else up_mid2 // 2,
                               half_spread_pips=half)
     return decision, tuple(quotes)

@@ -65,5 +65,5 @@ def quote_updown(view: MarketView, ref: RefView, now_ms: int, params: QuoteParam
             quotes.append(DesiredQuote(condition_id=market.condition_id, token_id=token_id,
                                        side=Side.BUY, price_pips=price, size_micro=size))
     decision = MarketDecision(condition_id=market.condition_id, gate=GateReason.NONE,
-                              fair_up_pips=fair, half_spread_pips=half)
+                              tick_pips=tick, fair_up_pips=fair, half_spread_pips=half)
     return decision, tuple(quotes)

@@ -79,10 +79,29 @@ def load(args: argparse.Namespace) -> Any:
 
 
 def setup_logging(cfg: Any) -> None:
-    logging.basicConfig(
-        level=getattr(logging, str(cfg.logging.level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-5s [%(threadName)s] %(name)s: %(message)s",
-        stream=sys.stderr)
+    """Log to stderr and, when ``logging.file`` is set, to that file too (appended, same
+    format). ``redact_logs`` later puts the secret filter on every root handler, this one too.
+
+    Raises:
+        ConfigError: ``logging.file`` cannot be opened for appending (before anything started).
+    """
+    fmt = "%(asctime)s %(levelname)-5s [%(threadName)s] %(name)s: %(message)s"
+    level = getattr(logging, str(cfg.logging.level).upper(), logging.INFO)
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
+    root = logging.getLogger()
+    root.setLevel(level)  # basicConfig leaves a root configured before (in-process) as it is
+    if cfg.logging.file:
+        path = Path(cfg.logging.file)
+        if not any(isinstance(h, logging.FileHandler)
+                   and Path(h.baseFilename) == path.resolve() for h in root.handlers):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handler = logging.FileHandler(path, encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError([f"logging.file: {path}: cannot open for appending: "
+                                   f"{exc.strerror or exc}"]) from None
+            handler.setFormatter(logging.Formatter(fmt))
+            root.addHandler(handler)
     # SIGUSR1 dumps every thread's stack (a hung bot explains itself).
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 

@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vol", type=float, default=2e-4, help="log volatility per sqrt(second)")
     p.add_argument("--windows-ahead", type=int, default=2)
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when standard input closes (set by a parent that owns the pipe)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,5 +60,6 @@ def run(args: argparse.Namespace) -> int:
                     mined_delay_s=args.mined_delay_ms / 1000,
                     confirmed_delay_s=args.confirmed_delay_ms / 1000,
                     trade_fail_rate=args.trade_fail_rate, vol=args.vol,
-                    windows_ahead=args.windows_ahead)
+                    windows_ahead=args.windows_ahead,
+                    exit_with_parent=args.exit_with_parent)
     return asyncio.run(serve(cfg))
