@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from trading.params import OrderParams, QuoteParams, RiskLimits, rng
 
@@ -266,6 +268,32 @@ class Config:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 
+PAPER_ONLY_HINT = ("to trade on Polymarket use mode: live with --live; a dry run against the "
+                   "real venue's public data is not available yet")
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url``'s host is this machine (127.0.0.0/8, ::1 or ``localhost``)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def paper_url_errors(venue: VenueConfig) -> list[str]:
+    """Paper mode trades with a throw-away key against the simulated venue only: pointed at
+    a real venue it would create API keys and send orders there."""
+    return [f"venue.{f.name}: mode paper trades only against the simulated venue on loopback, "
+            f"got {getattr(venue, f.name)!r} (there it would create API keys for a throw-away "
+            f"key and send real orders); {PAPER_ONLY_HINT}"
+            for f in dataclasses.fields(venue)
+            if f.name.endswith("_url") and getattr(venue, f.name) != "sim"
+            and not is_loopback_url(str(getattr(venue, f.name)))]
+
+
 def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:
     """Rules that span fields, checked once every field is valid.
 
@@ -275,6 +303,8 @@ def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:
     from venue.gamma import interval_seconds
 
     errors: list[str] = []
+    if cfg.mode == "paper":
+        errors += paper_url_errors(cfg.venue)
     live = cfg.mode == "live"
     v = cfg.venue
     if v.private_key is not None and v.keystore_path is not None:

@@ -15,6 +15,7 @@ import pytest
 
 from polymm.cli import main
 from polymm.config import load_config
+from polymm.config_schema import is_loopback_url
 from polymm.journal import encode_line
 from polymm.replay import params_record
 from polymm.wiring import read_keystore
@@ -73,6 +74,17 @@ def write_journal(directory: Path, *tail: bytes) -> Path:
      ("event_log.dir: /proc/polymm-events: cannot create",)),
     (("cancel-all", "--venue-url", DEAD_URL), ("could not derive or create API credentials",)),
     (("bench", "no_such_scenario"), ("unknown scenario(s) no_such_scenario",)),
+    # Paper mode never talks to a real venue (a throw-away key would get API keys there).
+    (("run", "--venue-url", "https://clob.polymarket.com"),
+     ("--venue-url: mode paper trades only against the simulated venue on loopback",
+      "mode: live with --live")),
+    (("cancel-all", "--venue-url", "http://10.1.2.3:8080"),
+     ("--venue-url: mode paper trades only against the simulated venue on loopback",)),
+    (("run", "--set", "venue.clob_url=https://clob.polymarket.com"),
+     ("venue.clob_url: mode paper trades only against the simulated venue on loopback",
+      "'https://clob.polymarket.com'")),
+    (("run", "--set", "venue.market_ws_url=wss://ws-subscriptions-clob.polymarket.com/ws/market"),
+     ("venue.market_ws_url: mode paper trades only against the simulated venue on loopback",)),
 ])
 def test_bad_arguments_and_config_give_one_clear_error(tmp_path: Path, args: tuple[str, ...],
                                                        needles: tuple[str, ...]) -> None:
@@ -170,3 +182,13 @@ def test_a_torn_final_line_is_skipped_and_replay_passes(tmp_path: Path,
     out = capsys.readouterr().out
     assert "== run 2 of 2" in out and "torn final lines skipped: 1" in out
     assert "result: OK" in out
+
+
+@pytest.mark.parametrize(("url", "loopback"), [
+    ("http://127.0.0.1:8080", True), ("ws://127.3.4.5/ws/market", True),
+    ("http://localhost:1", True), ("http://[::1]:80/gamma", True),
+    ("https://clob.polymarket.com", False), ("http://10.0.0.1", False),
+    ("http://127.0.0.1.example.com", False), ("http://[::2]:80", False), ("sim", False),
+])
+def test_loopback_urls(url: str, loopback: bool) -> None:
+    assert is_loopback_url(url) is loopback

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from polymm.errors import ConfigError
-
 HELP = "cancel all open orders of the configured credentials at the venue, then verify"
 
 
@@ -27,16 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from polymm.commands.run import check_mode
     from polymm.config import load_config
     from polymm.wiring import build_venue
 
     cfg = load_config(args.config)
-    live = cfg.mode == "live"
-    if live != bool(args.live):
-        raise ConfigError([f"mode: the config says mode: {cfg.mode} but --live was "
-                           f"{'given' if args.live else 'not given'}; both must agree"])
-    if live and args.venue_url:
-        raise ConfigError(["--venue-url: not allowed with --live"])
+    check_mode(cfg, live_flag=bool(args.live), venue_url=args.venue_url)
     if cfg.venue.private_key is None and cfg.venue.keystore_path is None:
         print("cancel-all: no private key configured: a throw-away key owns no orders",
               file=sys.stderr)

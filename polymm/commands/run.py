@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from polymm.config_schema import MASK
+from polymm.config_schema import MASK, PAPER_ONLY_HINT, is_loopback_url
 from polymm.errors import ConfigError, PolymmError
 
 HELP = "run the market maker (default: against a simulated venue started as a child process)"
@@ -69,13 +69,22 @@ def load(args: argparse.Namespace) -> Any:
     if args.faults is not None:
         overrides["sim.faults"] = args.faults
     cfg = load_config(args.config, overrides=overrides)
-    live = cfg.mode == "live"
-    if live != bool(args.live):
-        raise ConfigError([f"mode: the config says mode: {cfg.mode} but --live was "
-                           f"{'given' if args.live else 'not given'}; both must agree"])
-    if live and args.venue_url:
-        raise ConfigError(["--venue-url: not allowed with --live"])
+    check_mode(cfg, live_flag=bool(args.live), venue_url=args.venue_url)
     return cfg
+
+
+def check_mode(cfg: Any, *, live_flag: bool, venue_url: str | None) -> None:
+    """The mode and the command line must agree: ``--live`` exactly with ``mode: live``, and
+    ``--venue-url`` only for a simulated venue on loopback (never with real money)."""
+    live = cfg.mode == "live"
+    if live != live_flag:
+        raise ConfigError([f"mode: the config says mode: {cfg.mode} but --live was "
+                           f"{'given' if live_flag else 'not given'}; both must agree"])
+    if live and venue_url:
+        raise ConfigError(["--venue-url: not allowed with --live"])
+    if venue_url and not is_loopback_url(venue_url):
+        raise ConfigError([f"--venue-url: mode {cfg.mode} trades only against the simulated "
+                           f"venue on loopback, got {venue_url!r}; {PAPER_ONLY_HINT}"])
 
 
 def setup_logging(cfg: Any) -> None:
