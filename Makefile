@@ -21,7 +21,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy messages venue trading actors polymm sim bench
+	$(VENV)/bin/mypy messages runtime journal venue trading actors polymm sim bench
 
 # The Graphite tier (tests/test_e2e_graphite.py) needs Debian's carbon and graphite-web: they are
 # installed first where the machine allows (apt, root); where not, that test is skipped and the

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from actors.base import Actor
 from actors.ws_support import LogLimiter
 from messages import ConditionId, Market, MarketsChanged, TimerTick
-from polymm.errors import ConfigError
-from polymm.ticker import Ticker
+from messages.errors import ConfigError
+from runtime.actor import Actor
+from runtime.ticker import Ticker
 from venue.gamma import interval_seconds, parse_market, window_slug, window_start
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The EventLog actor: the journal of canonical events, written by a :class:`JournalWriter`.
 
 The writer (its thread, its batching and the bound on how long a record waits to be written)
-is in :mod:`actors.journal_writer`; this module is the actor around it and the check of its
+is in :mod:`journal.writer`; this module is the actor around it and the check of its
 directory.
 """
 
@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from actors.base import Actor
-from actors.journal_writer import JournalSink, JournalWriter
-from polymm.errors import ConfigError, PolymmError
+from journal.writer import JournalSink, JournalWriter
+from messages.errors import ConfigError, PolymmError
+from runtime.actor import Actor
 
 __all__ = ["EventLog", "JournalSink", "JournalWriter", "journal_dir_errors"]
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from messages import OrderHash, RejectReason
-from polymm.errors import OutcomeUnknown, VenueError
+from messages.errors import OutcomeUnknown, VenueError
 from trading.diff import batches
 from trading.order_tracker import OrderTracker, Transition
 from trading.rate_budget import CANCEL, Backoff, TokenBucket

@@ -29,8 +29,8 @@ from messages import (
     TickSizeChanged,
     TokenId,
 )
-from polymm import trace
-from polymm.errors import OutcomeUnknown, VenueError
+from messages.errors import OutcomeUnknown, VenueError
+from runtime import trace
 from trading.ack_watch import AckWatch
 from trading.diff import DiffResult, batches, crosses, diff_orders
 from trading.order_replay import diff_record, risk_record

@@ -19,7 +19,6 @@ from typing import Any
 
 import pykka
 
-from actors.base import Actor
 from actors.order_flow import Quote
 from actors.order_shutdown import OrderShutdown
 from actors.order_venue import (
@@ -44,10 +43,11 @@ from messages import (
     TradeEvent,
     TradeStatus,
 )
-from polymm import trace
-from polymm.errors import VenueError
-from polymm.slot import LatestSlot
-from polymm.ticker import Ticker
+from messages.errors import VenueError
+from runtime import trace
+from runtime.actor import Actor
+from runtime.slot import LatestSlot
+from runtime.ticker import Ticker
 from trading.ack_watch import AckWatch
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker
 from trading.params import OrderParams, RiskLimits
@@ -286,7 +286,7 @@ class OrderManager(OrderShutdown, Actor):
     def recover_trades(self) -> int:
         """Apply our trades from ``GET /data/trades`` (idempotent by trade id) and pass them
         to the State; returns how many trade events were applied."""
-        from polymm.wiring import our_trades
+        from venue.trades import our_trades
 
         try:
             events = our_trades(self._client, self._api_key, attempts=1)

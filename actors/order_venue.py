@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from messages import ConditionId, DesiredQuotes, OrderHash, RejectReason, Side, TokenId
-from polymm.errors import OutcomeUnknown, VenueError
+from messages.errors import OutcomeUnknown, VenueError
 from trading.order_tracker import RemoteOrder
 from trading.rate_budget import CANCEL, POST
 from venue.numbers import parse_micro, parse_pips

@@ -11,7 +11,7 @@ import orjson
 from actors.ws_feed import Decoder, Sink, WsFeed, default_decoder
 from actors.ws_support import LogLimiter
 from messages import MarketsChanged
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import logging
 import time
 from typing import Any
 
-from actors.base import Actor
 from messages import DesiredQuotes, GateReason, QuoteSnapshot, SlotReady
-from polymm import trace
-from polymm.slot import LatestSlot
+from runtime import trace
+from runtime.actor import Actor
+from runtime.slot import LatestSlot
 from trading.params import QuoteParams, RiskLimits
 from trading.quoting import build_desired
 

@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.base import Actor
 from messages import (
     QuoteSnapshot,
     TimerTick,
     TokenId,
 )
-from polymm import trace
-from polymm.slot import LatestSlot
+from runtime import trace
+from runtime.actor import Actor
+from runtime.slot import LatestSlot
 from trading.state import StateModel
 
 logger = logging.getLogger(__name__)

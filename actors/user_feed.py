@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from actors.ws_feed import Decoder, Sink, WsFeed, default_decoder
 from messages import MarketsChanged
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

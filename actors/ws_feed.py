@@ -18,7 +18,7 @@ Threads:
   ticks): it sends subscription changes on the live socket, the keep-alive ``PING`` and declares
   a socket silent (closing it, so the reader reconnects) when no data came for
   ``liveness_timeout_s``.
-* a :class:`polymm.ticker.Ticker` thread tells the actor a ``TimerTick`` on a skip-missed-ticks
+* a :class:`runtime.ticker.Ticker` thread tells the actor a ``TimerTick`` on a skip-missed-ticks
   grid; a late tick never bursts.
 
 Shared state: the socket reference, the subscription set and the per-connection handshake
@@ -40,12 +40,12 @@ from typing import Any, ClassVar
 import orjson
 import websocket
 
-from actors.base import Actor
 from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
 from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
-from polymm import trace
-from polymm.errors import ConfigError
-from polymm.ticker import Ticker
+from messages.errors import ConfigError
+from runtime import trace
+from runtime.actor import Actor
+from runtime.ticker import Ticker
 from venue.ws_frames import OP_CLOSE, TOO_LARGE, FrameReader
 
 logger = logging.getLogger(__name__)

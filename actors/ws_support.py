@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

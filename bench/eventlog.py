@@ -43,7 +43,7 @@ from messages import (
     SlotReady,
 )
 from polymm.config_schema import EventLogConfig, RuntimeConfig
-from polymm.slot import LatestSlot
+from runtime.slot import LatestSlot
 from trading.params import QuoteParams, RiskLimits
 from trading.state import StateModel
 

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from messages import Market, MarketsChanged, Side
-from polymm.errors import PolymmError
+from messages.errors import PolymmError
 from polymm.supervisor import ASK_TIMEOUT_S, Supervisor
 from sim.process import SimProcess
 from venue.auth import ApiCreds

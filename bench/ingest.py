@@ -20,7 +20,7 @@ from actors.state import State
 from bench import feedgen
 from bench.common import Result
 from messages import DesiredQuotes, QuoteSnapshot, SlotReady
-from polymm.slot import LatestSlot
+from runtime.slot import LatestSlot
 from trading.params import QuoteParams, RiskLimits
 from trading.state import StateModel
 

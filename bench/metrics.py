@@ -4,7 +4,7 @@ A paced loop plays 10,000 messages/s for ``DURATION_S``; per message it makes th
 a real market message incurs on its way through the bot (the feed's lag timer per message;
 the feed's message and byte counters, which the feed sums and hands over per tick, here every
 millisecond; the State actor's counters, summed and handed over on its 250 ms tick) on a
-``polymm.metrics.Metrics``
+``runtime.metrics.Metrics``
 that flushes once a second to a real UDP socket on 127.0.0.1 (bound here, never read: the
 kernel drops what overflows, as a busy daemon would). The same loop runs with metrics off (the
 call sites' ``if metrics is not None`` check only). Runs alternate on/off; each reports the
@@ -27,7 +27,7 @@ import orjson
 
 from bench.common import Result
 from polymm.config_schema import StatsdConfig
-from polymm.metrics import Metrics
+from runtime.metrics import Metrics
 
 SCENARIO = "metrics"
 TARGETS = {"cpu_pct": "<= 2 % of one core at 10,000 messages/s"}

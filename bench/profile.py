@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from polymm.errors import PolymmError
+from messages.errors import PolymmError
 
 PY_SPY_RATE = 500
 WAITING: frozenset[str] = frozenset({
@@ -40,7 +40,7 @@ WAITING: frozenset[str] = frozenset({
     "Popen._wait (subprocess.py)",
     "Popen.wait (subprocess.py)", "Connection._recv (multiprocessing/connection.py)",
     "Connection._poll (multiprocessing/connection.py)", "wait (multiprocessing/connection.py)",
-    "SSLSocket.read (ssl.py)", "_yield_gil (actors/journal_writer.py)"})
+    "SSLSocket.read (ssl.py)", "_yield_gil (journal/writer.py)"})
 """Innermost frames that mean "blocked, not running" (the frame calling the blocking C call)."""
 _LINE = re.compile(r"^(?P<stack>.*) (?P<n>\d+)$")
 _FRAME_LINE = re.compile(r" \((?P<file>[^()]*):\d+\)$")

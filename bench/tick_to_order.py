@@ -14,8 +14,8 @@ the very path being timed): each action moves both mids, and the bot replaces bo
 
 The time of a path runs from the moving frame's ``ts_recv_ns`` (taken on the market feed's
 reader thread) to ``ClobClient.last_send_ns`` of the post (taken right before the request's
-first ``sendall``), read from ``polymm.trace`` marks, which also give the per-stage breakdown
-(``polymm.trace.STAGES``). The order manager cancels before it posts, so the path includes
+first ``sendall``), read from ``runtime.trace`` marks, which also give the per-stage breakdown
+(``runtime.trace.STAGES``). The order manager cancels before it posts, so the path includes
 stage ``cancel``: writing the ``DELETE /orders`` (pipelined replace) or its whole round trip
 (``sequential_*``); ``p50_us_excl_cancel`` leaves it out.
 
@@ -55,10 +55,10 @@ from bench.harness import (
     wait_until,
 )
 from bench.mover import Mover
-from polymm import trace
 from polymm.config import load_config
-from polymm.metrics import Metrics
 from polymm.wiring import build_venue
+from runtime import trace
+from runtime.metrics import Metrics
 
 SCENARIO = "tick_to_order"
 TARGETS = {"p50_us": "<= 300 µs under load", "p99_us": "<= 1,500 µs under load"}

@@ -13,7 +13,7 @@ import importlib
 import sys
 from types import ModuleType
 
-from polymm.errors import ConfigError, PolymmError
+from messages.errors import ConfigError, PolymmError
 
 COMMANDS: dict[str, str] = {
     "run": "polymm.commands.run",

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from messages.errors import ConfigError
 from polymm.config_schema import (
     MASK,
     Config,
@@ -40,7 +41,6 @@ from polymm.config_schema import (
     cross_field_errors,
     resolve_sim_intervals,
 )
-from polymm.errors import ConfigError
 
 __all__ = ["DEFAULT_PATH", "REPO_ROOT", "Config", "Secret", "config_to_dict", "dump_config",
            "load_config", "parse_override"]

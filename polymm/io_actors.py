@@ -11,7 +11,7 @@ from typing import Any
 
 import pykka
 
-from polymm.redact import redacting_sinks
+from venue.redact import redacting_sinks
 
 
 def start_io_actor(sup: Any, name: str) -> pykka.ActorRef[Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messages import DesiredQuotes
-from polymm.errors import PolymmError
+from messages.errors import PolymmError
 from trading.order_replay import check_record
 from trading.params import OrderParams, QuoteParams, RiskLimits
 from trading.quoting import build_desired

@@ -11,8 +11,6 @@ import contextlib
 import functools
 import gc
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,37 +30,21 @@ from messages import (
     SlotReady,
     TimerTick,
 )
-from polymm.errors import PolymmError, VenueError
+from messages.errors import PolymmError, VenueError
 from polymm.health import collect, emit_gauges, healthy, pnl_report, reconnect_counts
 from polymm.io_actors import start_io_actor
-from polymm.redact import SELF
-from polymm.slot import LatestSlot
-from polymm.ticker import Ticker, next_deadline
-from polymm.wiring import Venue, build_venue, our_trades
+from polymm.wiring import Venue, build_venue
+from runtime.process import apply_runtime, freeze_startup_objects
+from runtime.slot import LatestSlot
+from runtime.ticker import Ticker, next_deadline
+from venue.redact import SELF
+from venue.trades import our_trades
 
 logger = logging.getLogger(__name__)
 
 ASK_TIMEOUT_S = 10.0
 STATE_TICK_S = 0.25
 GAUGE_INTERVAL_S = 1.0
-
-
-def apply_runtime(runtime: Any) -> None:
-    """GIL switch interval and CPU affinity from the ``runtime`` config section."""
-    sys.setswitchinterval(runtime.switch_interval_s)
-    if runtime.cpu_affinity and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(runtime.cpu_affinity))
-    logger.info("runtime: switch interval %.4f s, cpu affinity %s", sys.getswitchinterval(),
-                sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a")
-
-
-def freeze_startup_objects() -> None:
-    """``gc.freeze()`` after a full collection: what start-up left alive is never scanned
-    again, so later full collections (which stop every thread) scan only the run's objects."""
-    gc.collect()
-    gc.freeze()
-    logger.info("runtime: %d start-up objects frozen out of the garbage collector",
-                gc.get_freeze_count())
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 from sim.auth import refuse
 from sim.book import BUY, SELL
 from sim.exchange import Exchange

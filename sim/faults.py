@@ -20,7 +20,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 from sim.hub import CHANNELS, Hub
 from sim.stats import Stats
 

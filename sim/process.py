@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from polymm.errors import PolymmError
+from messages.errors import PolymmError
 
 REPO = Path(__file__).resolve().parent.parent
 READY = "SIM READY "

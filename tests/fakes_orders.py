@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from polymm.errors import OutcomeUnknown, VenueError
+from messages.errors import OutcomeUnknown, VenueError
 from sim.verify import order_digest
 
 NOT_CANCELED = "order can't be found - already canceled or matched"

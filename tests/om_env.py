@@ -27,7 +27,7 @@ from messages import (
     TimerTick,
     TokenId,
 )
-from polymm.slot import LatestSlot
+from runtime.slot import LatestSlot
 from tests.fakes import Collector, FakeMetrics, make_markets_changed, market_n
 from tests.fakes_orders import FakeClob
 from trading.params import OrderParams, RiskLimits

@@ -1,4 +1,4 @@
-"""actors.base.Actor: Pykka's semantics on a ``queue.SimpleQueue`` inbox."""
+"""runtime.actor.Actor: Pykka's semantics on a ``queue.SimpleQueue`` inbox."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.base import Actor
+from runtime.actor import Actor
 
 TIMEOUT = 5.0
 

@@ -11,7 +11,7 @@ from actors.quoter import Quoter
 from actors.state import State
 from bench import feedgen
 from messages import DesiredQuotes, GateReason, QuoteSnapshot, SlotReady
-from polymm.slot import LatestSlot
+from runtime.slot import LatestSlot
 from trading.params import QuoteParams, RiskLimits
 from trading.state import StateModel
 

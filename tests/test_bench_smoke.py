@@ -1,5 +1,5 @@
 """Smoke tests of the ``rest``, ``eventlog``, ``metrics`` and ``tick_to_order`` benchmarks and
-of ``polymm.trace``: each scenario's ``measure(1)`` runs on a tiny size and reports every
+of ``runtime.trace``: each scenario's ``measure(1)`` runs on a tiny size and reports every
 figure the tooling reads, with a sane type. Timings are never asserted."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from polymm import trace
+from runtime import trace
 
 
 def _number(value: object) -> bool:

@@ -13,10 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from journal import encode_line
 from polymm.cli import main
 from polymm.config import load_config
 from polymm.config_schema import is_loopback_url
-from polymm.journal import encode_line
 from polymm.replay import params_record
 from polymm.wiring import read_keystore
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from messages.errors import ConfigError
 from polymm.config import (
     DEFAULT_PATH,
     REPO_ROOT,
@@ -19,7 +20,6 @@ from polymm.config import (
     parse_override,
 )
 from polymm.config_schema import FeedConfig, PriceFeedConfig, SeriesConfig
-from polymm.errors import ConfigError
 from trading.params import QuoteParams
 
 LIVE = REPO_ROOT / "conf" / "live.yaml"

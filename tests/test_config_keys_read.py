@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from messages.errors import ConfigError
 from polymm.commands.run import redact_logs, setup_logging
 from polymm.config import load_config
-from polymm.errors import ConfigError
 from tests.fakes import FakeCreds
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from polymm.metric_names import (
+from runtime.metric_names import (
     BY_NAME,
     COUNTER,
     GAUGE,
@@ -84,7 +84,7 @@ def test_dashboard_covers_the_panels_the_issue_asks_for():
 
 # -- every queried metric has an emitter ---------------------------------------------------------
 # The bot's own code: tests, the simulated venue and the benchmarks do not count as emitters.
-BOT_PACKAGES = ("actors", "trading", "venue", "polymm", "messages")
+BOT_PACKAGES = ("actors", "trading", "venue", "polymm", "messages", "runtime", "journal")
 # ``Metrics``' methods, and the thin ``_incr``/``_gauge``/``_timing`` wrappers the actors call.
 EMIT_KINDS = {"incr": COUNTER, "_incr": COUNTER, "gauge": GAUGE, "_gauge": GAUGE,
               "timing_ms": TIMER, "_timing": TIMER}
@@ -130,7 +130,7 @@ def test_every_dashboard_metric_is_emitted_by_the_bot():
 def test_every_table_metric_is_emitted_by_the_bot():
     sites = emit_sites()
     dead = [d.name for d in TABLE if d.kind not in {k for k, _ in sites.get(d.name, set())}]
-    assert not dead, f"in polymm/metric_names.py but emitted nowhere (as its kind): {dead}"
+    assert not dead, f"in runtime/metric_names.py but emitted nowhere (as its kind): {dead}"
 
 
 def test_emit_site_scan(tmp_path):

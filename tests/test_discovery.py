@@ -161,7 +161,7 @@ def test_late_ticks_poll_once_not_in_a_burst(world):
 
 
 def test_bad_interval_is_a_config_error():
-    from polymm.errors import ConfigError
+    from messages.errors import ConfigError
 
     with pytest.raises(ConfigError):
         Discovery(FakeGamma(), make_discovery_config(series=(SeriesCfg("btc", "7m"),)), [])

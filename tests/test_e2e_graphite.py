@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from polymm.metric_names import parse_graphite_path
+from runtime.metric_names import parse_graphite_path
 from sim.process import SimProcess
 from tests.e2e import series_override
 from tests.graphite_listener import series_paths

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from polymm.journal import read_journal
+from journal import read_journal
 from tests.e2e import REPO, BotRun, run_bot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -29,7 +29,7 @@ MARKET_TYPES = {"BookSnapshot", "BookChange", "BestBidAsk", "LastTrade", "PriceT
                 "TickSizeChanged"}
 PER_MESSAGE_LOGGERS = ("actors.ws_feed", "actors.market_feed", "actors.user_feed",
                        "actors.price_feed", "actors.state", "actors.quoter", "trading.",
-                       "venue.wire", "polymm.slot")
+                       "venue.wire", "runtime.slot")
 """Loggers on the path every market message takes (feed reader, State, Quoter)."""
 PER_MESSAGE_INFO_BUDGET = 15
 """Their lifecycle lines (connected, started, stopped ...), whatever the message count."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from polymm.journal import read_journal
+from journal import read_journal
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

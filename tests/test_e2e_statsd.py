@@ -8,7 +8,7 @@ and the inventory gauges arrive with the right values under series the Grafana d
 queries. Skipped only where node or npm is missing.
 
 The metrics source is pluggable (``MetricsSource``): today ``DirectSource`` drives
-``polymm.metrics.Metrics`` with known samples; a source that runs the bot against the simulated
+``runtime.metrics.Metrics`` with known samples; a source that runs the bot against the simulated
 venue can declare its own (looser) expectations the same way.
 """
 
@@ -28,7 +28,7 @@ from typing import Protocol
 import pytest
 
 from polymm.config_schema import Config, StatsdConfig
-from polymm.metrics import Metrics, metrics_prefix
+from runtime.metrics import Metrics, metrics_prefix
 from tests.graphite_listener import GraphiteListener, Point, glob_regex, series_paths
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,16 +16,16 @@ import pytest
 
 import messages
 from actors.event_log import EventLog, JournalWriter
-from polymm.errors import PolymmError
-from polymm.journal import (
+from journal import (
     decode,
     encode,
     encode_lines,
     journal_files,
-    measure_write_rate,
     read_journal,
     registered,
 )
+from journal.measure import measure_write_rate
+from messages.errors import PolymmError
 from tests.fakes import make_event_log_config, make_market, make_markets_changed
 
 
@@ -341,7 +341,7 @@ def test_corrupt_middle_line_names_file_and_line(tmp_path):
 
 
 def test_event_log_config_is_validated():
-    from polymm.errors import ConfigError
+    from messages.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"event_log\.dir"):
         EventLog(make_event_log_config(dir=""))

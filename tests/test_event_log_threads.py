@@ -15,7 +15,7 @@ import pytest
 
 import messages
 from actors.event_log import EventLog
-from polymm.journal import read_journal
+from journal import read_journal
 from tests.fakes import make_event_log_config
 
 PRODUCERS = 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from messages import CancelAll, OrderEventType
-from polymm.errors import VenueError
+from messages.errors import VenueError
 from tests.fakes_orders import FakeClob
 from tests.test_order_manager import TIMEOUT, Env, q
 from tests.test_order_tracker import order_event, tracker_with

@@ -254,7 +254,7 @@ def test_user_feed_liveness_counts_pongs(server, sink):
 
 
 def test_user_feed_without_creds_fails_at_construction():
-    from polymm.errors import ConfigError
+    from messages.errors import ConfigError
 
     with pytest.raises(ConfigError):
         UserFeed(url="ws://127.0.0.1:1/ws/user", config=make_feed_config(), creds=None,

@@ -10,7 +10,7 @@ import pytest
 from actors.price_feed import PriceFeed, polybolt_close_policy, rtds_subscriptions
 from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
 from messages import FeedStatus, PriceSource, PriceTick
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 from tests.fakes import Collector, FakeCreds, make_feed_config, make_markets_changed, market_n
 from tests.test_feeds import stop_feeds
 from tests.wsserver import WsServer

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import pytest
 
-from polymm.errors import VenueError
+from messages.errors import VenueError
 from tests.payload_expect import (
     RECV,
     book,

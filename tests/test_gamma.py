@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from messages import Market
-from polymm.errors import PolymmError, VenueError
+from messages.errors import PolymmError, VenueError
 from tests.loopback_http import ClosingHTTPServer
 from venue import gamma as gamma_module
 from venue.gamma import (

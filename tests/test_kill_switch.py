@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from polymm.journal import read_journal
+from journal import read_journal
 from sim.process import SimProcess
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import pytest
 
 from actors.order_manager import OrderManager
 from messages import DesiredQuote, DesiredQuotes, GateReason, MarketDecision, Side, SlotReady
-from polymm.slot import LatestSlot
+from runtime.slot import LatestSlot
 from sim.process import SimProcess
 from tests.fakes import make_markets_changed
 from tests.om_env import FakeLog

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from polymm.metric_names import BY_NAME, TABLE
-from polymm.metrics import Metrics
+from runtime.metric_names import BY_NAME, TABLE
+from runtime.metrics import Metrics
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_timer_sample_rate_thins_only_per_message_timers(udp):
 
 def test_build_metrics_prefix_and_off_switch():
     from polymm.config_schema import Config, StatsdConfig
-    from polymm.metrics import build_metrics, metrics_prefix
+    from runtime.metrics import build_metrics, metrics_prefix
 
     cfg = Config(mode="paper", instance="bot-1", statsd=StatsdConfig(enabled=False))
     assert metrics_prefix(cfg) == "polymm.paper.bot-1"

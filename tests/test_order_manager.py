@@ -30,8 +30,8 @@ from messages import (
     TradeId,
     TradeStatus,
 )
-from polymm.errors import OutcomeUnknown, VenueError
-from polymm.metric_names import BY_NAME
+from messages.errors import OutcomeUnknown, VenueError
+from runtime.metric_names import BY_NAME
 from tests.fakes import make_markets_changed, market_n
 from tests.om_env import CID, DOWN, TIMEOUT, UP, Clock, Env, q
 from tests.om_env import env as env  # the fixture

@@ -9,7 +9,7 @@ order in ``client.calls`` is the order on the wire.
 from __future__ import annotations
 
 from messages import DesiredQuote, OrderCanceled, OrderRejected, Side
-from polymm.errors import OutcomeUnknown, VenueError
+from messages.errors import OutcomeUnknown, VenueError
 from tests.om_env import CID, DOWN, UP, Env, q
 from tests.om_env import env as env  # the fixture
 from trading.order_replay import check_record

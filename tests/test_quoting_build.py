@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messages import GateReason, MarketView
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 from tests.builders_quoting import (
     CID,
     CID2,

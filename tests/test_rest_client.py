@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from messages import RejectReason
-from polymm.errors import OrderRejected, OutcomeUnknown, PolymmError, VenueError
+from messages.errors import OrderRejected, OutcomeUnknown, PolymmError, VenueError
 from tests.rest_fake import ADDRESS, CREDS, PRIVATE_KEY, SECRET, FakeClob, Reply, Seen
 from tests.rest_fake import fake as fake  # the fixture
 from venue.auth import ApiCreds

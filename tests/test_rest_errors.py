@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messages import RejectReason as R
-from polymm.errors import OrderRejected, VenueError
+from messages.errors import OrderRejected, VenueError
 from venue.rest_errors import (
     InvalidHeartbeat,
     PostOnlyMode,

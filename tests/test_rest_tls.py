@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from polymm.errors import VenueError
+from messages.errors import VenueError
 from venue.rest import ClobClient
 from venue.rest_transport import Transport
 

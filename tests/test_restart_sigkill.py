@@ -34,12 +34,12 @@ from typing import Any
 import orjson
 import pytest
 
-from polymm.journal import journal_files, read_journal
-from polymm.redact import SELF
-from polymm.wiring import our_trades
+from journal import journal_files, read_journal
 from sim.process import SimProcess
 from tests.e2e import wait_until
+from venue.redact import SELF
 from venue.rest import ClobClient
+from venue.trades import our_trades
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0x" + "5a" * 32  # a dummy key that only ever signs for the simulated venue

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from messages.errors import ConfigError
 from polymm.config import load_config
-from polymm.errors import ConfigError
-from polymm.supervisor import apply_runtime, freeze_startup_objects
+from runtime.process import apply_runtime, freeze_startup_objects
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from polymm.errors import PolymmError
+from messages.errors import PolymmError
 from sim.process import SimProcess
 from tests.test_sim_support import BASE_ARGS, KEY_A, Client, current_market
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from polymm.slot import LatestSlot
-from polymm.ticker import Ticker, next_deadline
+from runtime.slot import LatestSlot
+from runtime.ticker import Ticker, next_deadline
 
 
 def test_slot_wakes_only_when_empty_and_counts_replacements():

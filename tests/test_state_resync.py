@@ -11,7 +11,7 @@ import pykka
 
 from actors.state import State
 from messages import QuoteSnapshot
-from polymm.slot import LatestSlot
+from runtime.slot import LatestSlot
 from tests.builders import (
     OWNER,
     make_change,

@@ -18,7 +18,7 @@ import pytest
 import polymm.supervisor as supervisor_module
 from polymm.config import load_config
 from polymm.supervisor import Supervisor
-from polymm.ticker import Ticker
+from runtime.ticker import Ticker
 
 T0 = 1000.0
 

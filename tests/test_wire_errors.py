@@ -105,13 +105,13 @@ json_values = st.recursive(
     max_leaves=20)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(DECODERS)), frame=st.binary(max_size=200))
 def test_fuzz_bytes(name: str, frame: bytes) -> None:
     _only_wire_errors(DECODERS[name], frame)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(DECODERS)), value=json_values)
 def test_fuzz_json_values(name: str, value: object) -> None:
     _only_wire_errors(DECODERS[name], orjson.dumps(value))

@@ -8,8 +8,8 @@ parameters give an identical result, which is what makes replay reproduce every 
 
 from __future__ import annotations
 
+from messages.errors import ConfigError
 from messages.quotes import DesiredQuote, DesiredQuotes, GateReason, MarketDecision, QuoteSnapshot
-from polymm.errors import ConfigError
 from trading.gating import BANDS, STRATEGIES, UPDOWN, gate
 from trading.params import QuoteParams, RiskLimits
 from trading.strategy_bands import quote_bands

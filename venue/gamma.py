@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from messages import ConditionId, Market, TokenId
-from polymm.errors import PolymmError, VenueError
+from messages.errors import PolymmError, VenueError
 from venue.numbers import parse_e8_num, parse_micro_num, parse_pips_num
 
 __all__ = ["GammaClient", "interval_label", "interval_seconds", "parse_market", "window_slug",

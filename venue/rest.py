@@ -39,7 +39,7 @@ import requests
 from requests.cookies import RequestsCookieJar
 
 from messages import RejectReason
-from polymm.errors import OutcomeUnknown, PolymmError, VenueError
+from messages.errors import OutcomeUnknown, PolymmError, VenueError
 from venue.auth import ApiCreds, l1_headers, l2_headers
 from venue.numbers import parse_pips_num
 from venue.rest_errors import (

@@ -1,15 +1,15 @@
 """CLOB REST errors: the typed exceptions and the classification of the venue's messages.
 
-Every error raised by ``venue.rest.ClobClient`` is a ``polymm.errors.VenueError`` (or a
+Every error raised by ``venue.rest.ClobClient`` is a ``messages.errors.VenueError`` (or a
 subclass) carrying the venue's HTTP ``status``, its ``message`` and ``retry_after_s`` (from the
 ``Retry-After`` header, else a 503 body's ``retry_after_seconds``). ``code`` is the
 ``messages.RejectReason`` value of the error, so callers can branch without parsing text.
 
-* 400 on an order route → ``polymm.errors.OrderRejected``; 401 → ``Unauthorized``;
+* 400 on an order route → ``messages.errors.OrderRejected``; 401 → ``Unauthorized``;
   425 → ``TooEarly`` (engine restarting); 429 → ``RateLimited``; 503 → ``PostOnlyMode`` (only
   post-only orders and cancels accepted) or ``ServiceUnavailable`` (trading disabled,
   cancel-only); 400 "Invalid Heartbeat ID" → ``InvalidHeartbeat`` with the expected id.
-* A request that may have reached the venue but got no reply → ``polymm.errors.OutcomeUnknown``.
+* A request that may have reached the venue but got no reply → ``messages.errors.OutcomeUnknown``.
 
 Pure: no I/O, no clock (the caller passes ``now_s`` for an HTTP-date ``Retry-After``).
 """
@@ -23,7 +23,7 @@ from collections.abc import Callable
 import orjson
 
 from messages import RejectReason
-from polymm.errors import OrderRejected, OutcomeUnknown, VenueError
+from messages.errors import OrderRejected, OutcomeUnknown, VenueError
 
 __all__ = [
     "InvalidHeartbeat",

@@ -50,7 +50,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
 from urllib3.util.wait import wait_for_read
 
-from polymm.errors import PolymmError
+from messages.errors import PolymmError
 
 __all__ = ["Pending", "RawReply", "Transport", "TransportError"]
 

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from bench.common import calibration_ms
-from polymm.errors import PolymmError
+from messages.errors import PolymmError
 
 HELP = "run benchmark scenarios and print their figures"
 SCENARIOS = ("sign", "decode", "ingest", "tick_to_order", "rest", "eventlog", "metrics")

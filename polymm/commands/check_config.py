@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 
 HELP = "validate a config file and print it resolved (secrets as ********)"
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from polymm.errors import PolymmError
-from polymm.journal import journal_files
+from journal import journal_files
+from messages.errors import PolymmError
 
 HELP = "replay an event log through the same logic and compare every decision"
 
@@ -50,7 +50,7 @@ def runs_of(records: Iterable[Any]) -> list[list[Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from polymm.journal import read_journal
+    from journal import read_journal
     from polymm.replay import replay_records
 
     t_from = parse_time(args.t_from, "--from")

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from messages.errors import ConfigError, PolymmError
 from polymm.config_schema import MASK, PAPER_ONLY_HINT, is_loopback_url
-from polymm.errors import ConfigError, PolymmError
 
 HELP = "run the market maker (default: against a simulated venue started as a child process)"
 logger = logging.getLogger("polymm.run")
@@ -194,9 +194,9 @@ def redact_logs(venue: Any) -> None:
 
 
 def _run_bot(cfg: Any, args: argparse.Namespace, sim_url: str | None, sim: Any) -> int:
-    from polymm.metrics import build_metrics
     from polymm.supervisor import Supervisor
     from polymm.wiring import build_venue
+    from runtime.metrics import build_metrics
 
     venue = build_venue(cfg, sim_url)
     redact_logs(venue)

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 
-from polymm.errors import ConfigError
+from messages.errors import ConfigError
 
 HELP = "run the simulated venue (Gamma, CLOB REST, websockets, price feeds) on 127.0.0.1"
 

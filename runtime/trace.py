@@ -2,7 +2,7 @@
 
 Off by default. A call site costs one module-attribute check while it is off::
 
-    from polymm import trace
+    from runtime import trace
 
     if trace.enabled:
         trace.mark(trace.QUOTE, snap.cause_recv_ns)

@@ -9,7 +9,7 @@ StatsD ``count`` is therefore the number of samples kept, not seen: rates come f
 Gauges are re-sent on every flush, a heartbeat that keeps them alive under the daemon's
 ``deleteIdleStats``.
 
-A name must be in ``polymm.metric_names.TABLE`` and be used as the table says: the right kind
+A name must be in ``runtime.metric_names.TABLE`` and be used as the table says: the right kind
 (``incr`` for counters, ``gauge``, ``timing_ms`` for timers) and a dimension exactly when the
 table gives one. Anything else is logged once (at the flush that meets it) and dropped, so
 what reaches StatsD is always what the Grafana dashboard can query.
@@ -26,8 +26,8 @@ from typing import Any
 
 import statsd
 
-from polymm.metric_names import BY_NAME, COUNTER, GAUGE, HIGH_RATE_TIMERS, TIMER
-from polymm.ticker import Ticker
+from runtime.metric_names import BY_NAME, COUNTER, GAUGE, HIGH_RATE_TIMERS, TIMER
+from runtime.ticker import Ticker
 
 logger = logging.getLogger(__name__)
 

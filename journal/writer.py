@@ -6,7 +6,7 @@ Producers call :meth:`JournalSink.append` from any thread: it takes the time and
 record on a ``collections.deque`` as four items (one ``extend``: atomic and lock-free under the
 GIL). It never waits and never does IO; it wakes the writer (an ``Event``) only once
 ``batch_size`` records wait. The writer thread looks at the deque every ``POLL_S`` while
-events arrive, encodes what waits into bytes straight away (:func:`polymm.journal.encode_line`,
+events arrive, encodes what waits into bytes straight away (:func:`journal.encode_line`,
 orjson), a few records at a time with a short pause in between, and writes whole lines with one
 ``write`` per ``batch_size`` records, and in any case before the oldest line not yet written is
 ``flush_interval_ms`` old (counted from a time the writer knows to precede its append, see
@@ -44,7 +44,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from polymm.journal import encode_line, next_file_number
+from journal.codec import encode_line
+from journal.reader import next_file_number
 
 logger = logging.getLogger(__name__)
 

@@ -18,21 +18,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 import operator
-import os
 import re
-import tempfile
-import time
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 import messages
-from polymm.errors import PolymmError
 
 TAG = "_t"
 FILE_RE = re.compile(r"^events-(\d+)\.jsonl$")
@@ -253,138 +248,3 @@ def encode_lines(records: list[tuple[int, str, str, Any]]) -> bytes:
     return b"".join([dumps({"ts": ts, "k": k, "src": src, "v": encode(obj)},
                            default=_unserialisable, option=nl)
                      for ts, k, src, obj in records])
-
-
-# -- reading -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
-    """One journal line, decoded. ``value`` is the message (or the raw value if untagged)."""
-
-    ts_ns: int
-    kind: str
-    src: str
-    value: Any
-
-
-def journal_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The journal files of a directory in write order, or ``[path]`` for a single file."""
-    p = Path(path)
-    if not p.is_dir():
-        return [p]
-    found = [(int(m.group(1)), f) for f in p.iterdir() if (m := FILE_RE.match(f.name))]
-    return [f for _, f in sorted(found)]
-
-
-def next_file_number(directory: str | os.PathLike[str]) -> int:
-    """The number for a new journal file: one past the highest present (never overwrite)."""
-    p = Path(directory)
-    nums = [int(m.group(1)) for f in p.iterdir() if (m := FILE_RE.match(f.name))] \
-        if p.is_dir() else []
-    return max(nums, default=0) + 1
-
-
-class JournalReader:
-    """Iterates the records of a journal file or directory.
-
-    A torn final line of a file (cut by a crash: the writer ends every line it writes with a
-    newline, so a cut line has none) is skipped and counted in ``torn_lines``; any other bad
-    line, a complete final one included, raises :class:`PolymmError` naming the file and line.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.files = journal_files(path)
-        self.torn_lines = 0
-        self.records = 0
-        self._it = self._records()
-
-    def __iter__(self) -> JournalReader:
-        return self
-
-    def __next__(self) -> Record:
-        return next(self._it)
-
-    def _records(self) -> Iterator[Record]:
-        for f in self.files:
-            with open(f, "rb") as fh:
-                prev: bytes | None = None
-                lineno = 0
-                for line in fh:
-                    if prev is not None:
-                        yield self._parse(prev, f, lineno, final=False)
-                    prev = line
-                    lineno += 1
-                if prev is not None:
-                    rec = self._parse(prev, f, lineno, final=True)
-                    if rec is not None:
-                        yield rec
-
-    def _parse(self, line: bytes, f: Path, lineno: int, *, final: bool) -> Any:
-        try:
-            if not line.endswith(b"\n"):
-                raise ValueError("no newline")
-            d = orjson.loads(line)
-            rec = Record(ts_ns=d["ts"], kind=d["k"], src=d["src"], value=decode(d["v"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            if final and not line.endswith(b"\n"):
-                self.torn_lines += 1
-                return None
-            raise PolymmError(f"journal {f}: line {lineno} is corrupt: "
-                              f"{type(exc).__name__}: {exc}") from None
-        self.records += 1
-        return rec
-
-
-def read_journal(path: str | os.PathLike[str]) -> JournalReader:
-    """The records of a journal (a directory of ``events-<n>.jsonl`` or one file), in order.
-
-    The returned reader is an iterator; its ``torn_lines`` counts skipped torn final lines.
-    """
-    return JournalReader(path)
-
-
-# -- measuring the write rate -------------------------------------------------------------
-
-
-def sample_message() -> Any:
-    """A typical ~10-field message (an ``OrderEvent``) for rate measurements."""
-    return messages.OrderEvent(
-        order_id=messages.OrderHash("0x" + "ab" * 32),
-        condition_id=messages.ConditionId("0x" + "cd" * 32),
-        token_id=messages.TokenId("71321045679252212594626385532706912750332728571942532289631379"
-                                  "312455583992563"),
-        side=messages.Side.BUY, type=messages.OrderEventType.UPDATE, status="LIVE",
-        price_pips=5_700, original_size_micro=10_000_000, size_matched_micro=2_500_000,
-        owner="11111111-2222-3333-4444-555555555555", ts_event_ms=1_767_225_600_123,
-        ts_recv_ns=1_767_225_600_123_456_789)
-
-
-def measure_write_rate(n_events: int = 200_000, *, directory: str | None = None,
-                       batch_size: int = 1024, obj: Any = None) -> dict[str, float]:
-    """Append ``n_events`` from this thread and wait until all are written to disk.
-
-    Uses the event log's writer (its own thread) exactly as the actor does, without Pykka.
-    Returns ``events_per_s`` (append of the first to the last being on disk),
-    ``append_us`` (mean cost of one append on the producer's thread), ``bytes_per_event``.
-    """
-    from actors.event_log import JournalWriter
-
-    obj = sample_message() if obj is None else obj
-    with tempfile.TemporaryDirectory(prefix="journal-rate-") as tmp:
-        writer = JournalWriter(directory or tmp, batch_size=batch_size,
-                               flush_interval_s=0.05, rotate_bytes=1 << 40, fsync=False,
-                               max_backlog=n_events + 1)
-        writer.start()
-        append = writer.sink("bench").append
-        t0 = time.perf_counter()
-        for _ in range(n_events):
-            append("in", obj)
-        t1 = time.perf_counter()
-        writer.close()
-        t2 = time.perf_counter()
-        written = writer.written
-        nbytes = writer.bytes_written
-    return {"events": float(written), "events_per_s": written / (t2 - t0),
-            "append_us": (t1 - t0) / n_events * 1e6,
-            "bytes_per_event": nbytes / max(1, written)}
