@@ -102,6 +102,15 @@ def test_eventlog_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     assert obj["events_per_s"] > 0  # type: ignore[operator]
 
 
+def test_structs_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import structs
+
+    monkeypatch.setattr(structs, "N", 200)
+    obj = _check(structs.measure(1), "structs",
+                 ("create_ratio", "create_workaround_ratio", "encode_ratio", "decode_ratio"))
+    assert all(obj[k] > 0 for k in ("create_ratio", "encode_ratio"))  # type: ignore[operator]
+
+
 @pytest.mark.e2e
 def test_rest_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import rest
