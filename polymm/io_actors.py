@@ -6,7 +6,6 @@ start-up did. Runs on the main thread.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pykka
@@ -39,8 +38,8 @@ def start_io_actor(sup: Any, name: str) -> pykka.ActorRef[Any]:
         return PriceFeed.start(url, cfg.price_feed, v.creds, assets, [state],
                                metrics=sup.metrics, shutdown=sup.shutting_down)
     if name == "discovery":
-        # Looked up at each call: a feed restarted by the supervisor has a new ref.
-        sinks = [functools.partial(sup._tell, n) for n in (
+        # Through the roles: a feed restarted by the supervisor has a new ref.
+        sinks = [sup.actors.roles[n].tell for n in (
             "state", "order_manager", "user_feed", "market_feed", "price_feed")]
         return Discovery.start(v.gamma, cfg.discovery, sinks, metrics=sup.metrics)
     raise ValueError(name)

@@ -7,7 +7,6 @@ the reverse, cancel-all first, with a final check that no actor is left (Mopidy'
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import logging
@@ -35,6 +34,7 @@ from polymm.health import collect, emit_gauges, healthy, pnl_report, reconnect_c
 from polymm.io_actors import start_io_actor
 from polymm.wiring import Venue, build_venue
 from runtime.process import apply_runtime, freeze_startup_objects
+from runtime.roles import CurrentRef
 from runtime.slot import LatestSlot
 from runtime.ticker import Ticker, next_deadline
 from venue.redact import SELF
@@ -43,18 +43,24 @@ from venue.trades import our_trades
 logger = logging.getLogger(__name__)
 
 ASK_TIMEOUT_S = 10.0
+ROLES = ("state", "quoter", "order_manager", "user_feed", "market_feed", "price_feed",
+         "discovery")
 STATE_TICK_S = 0.25
 GAUGE_INTERVAL_S = 1.0
 
 
 @dataclass
 class Actors:
-    """Refs of the running actors, in start order."""
+    """Refs of the running actors, in start order (main thread), and each role's
+    ``CurrentRef``, which producers on other threads tell through."""
 
     refs: dict[str, pykka.ActorRef[Any]] = field(default_factory=dict)
+    roles: dict[str, CurrentRef] = field(default_factory=lambda: {
+        name: CurrentRef(name) for name in ROLES})
 
     def add(self, name: str, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
         self.refs[name] = ref
+        self.roles[name].set(ref)
         return ref
 
 
@@ -62,8 +68,9 @@ class Supervisor:
     """Owns the actor graph for one run of the bot.
 
     Thread ownership: everything here belongs to the main thread, except ``stop_event`` which
-    signal handlers and tests set from anywhere, and ``shutting_down`` which the feeds' reader
-    threads read.
+    signal handlers and tests set from anywhere, ``shutting_down`` which the feeds' reader
+    threads read, and the roles' ``CurrentRef``s, which producers on other threads tell
+    through (never through this object).
     """
 
     def __init__(self, config: Any, venue: Venue | None = None, *, metrics: Any = None,
@@ -121,10 +128,15 @@ class Supervisor:
         # Positions before quoting: our trades from REST, read before any actor shares the
         # (not thread-safe) REST client, told to the State and the OrderManager first.
         trades = self._startup_trades()
+        roles = self.actors.roles
+        market_feed, user_feed = roles["market_feed"], roles["user_feed"]
         model = StateModel(owner=SELF, vol_halflife_s=cfg.quoter.vol_halflife_s,
                            vol_floor_per_sqrt_s=cfg.quoter.vol_floor_per_sqrt_s)
         self.actors.add("state", State.start(
-            model=model, quote_slot=self.quote_slot, resync=self._resync,
+            model=model, quote_slot=self.quote_slot,
+            # On the State's thread; dropped while the feed is down (its restart resubscribes,
+            # and so resyncs, every book).
+            resync=lambda ids: market_feed.tell(ResyncBooks(token_ids=ids)),
             event_log=log_sink, metrics=self.metrics))
         self._ping("state")
         for ev in trades:
@@ -139,8 +151,8 @@ class Supervisor:
             owner=SELF, api_key=v.creds.api_key, maker=v.maker,
             signature_type=cfg.venue.signature_type,
             desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics,
-            user_feed_stale=lambda why: self._tell("user_feed", ReconnectFeed(reason=why)),
-            recovered_sink=functools.partial(self._tell, "state")))
+            user_feed_stale=lambda why: user_feed.tell(ReconnectFeed(reason=why)),
+            recovered_sink=roles["state"].tell))
         self.desired_slot.bind(self._waker("order_manager"))
         self._ping("order_manager")  # its on_start reconciled our open orders from REST
         for ev in trades:
@@ -177,19 +189,12 @@ class Supervisor:
             return []
 
     def _tell(self, name: str, msg: Any) -> None:
-        """Tell the *current* actor of ``name``: a restarted actor gets a new ref.
-
-        A dead consumer is the supervisor's business (``_watch``), not the producer's: the
-        tell is dropped, so one actor's death does not crash the actor that feeds it.
-        """
-        ref = self.actors.refs.get(name)
-        if ref is not None:
-            with contextlib.suppress(pykka.ActorDeadError):
-                ref.tell(msg)
+        """Tell the *current* actor of ``name`` (see ``CurrentRef``)."""
+        self.actors.roles[name].tell(msg)
 
     def _waker(self, name: str) -> Callable[[], None]:
-        """A slot's wake-up for the consumer ``name`` (see ``_tell``)."""
-        return functools.partial(self._tell, name, SlotReady())
+        """A slot's wake-up for the consumer ``name``, run on the producer's thread."""
+        return functools.partial(self.actors.roles[name].tell, SlotReady())
 
     def event_log_sink(self) -> Any:
         """The non-blocking append handle other actors use (never a proxy call per event)."""
@@ -198,10 +203,6 @@ class Supervisor:
     def _tick_state(self) -> None:
         self._tell("state", TimerTick(name="state", ts_recv_ns=time.time_ns()))
 
-    def _resync(self, token_ids: tuple[str, ...]) -> None:
-        """The State's resync request (State's thread): a tell, dropped if the feed is down
-        (its restart resubscribes, and so resyncs, every book)."""
-        self._tell("market_feed", ResyncBooks(token_ids=token_ids))
 
     def _start_io(self, name: str) -> None:
         self.actors.add(name, start_io_actor(self, name))
