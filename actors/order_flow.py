@@ -37,7 +37,7 @@ from trading.order_replay import diff_record, risk_record
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker, Transition
 from trading.params import OrderParams, RiskLimits
 from trading.rate_budget import POST, Backoff, TokenBucket
-from trading.risk import Exposure, KillSwitch, check_posts
+from trading.risk import Exposure, KillSwitchMonitor, check_posts
 from venue.orders import Order, limit_order_amounts_int, order_body
 
 logger = logging.getLogger("actors.order_manager")
@@ -79,7 +79,7 @@ class OrderFlow(OrderCancels):
     _order_bucket: TokenBucket
     _cancel_bucket: TokenBucket
     _cancel_batch: int
-    _kill: KillSwitch
+    _kill: KillSwitchMonitor
     _markets: dict[TokenId, MarketInfo]
     _ticks: dict[TokenId, int]
     _tick_refreshed: dict[TokenId, float]

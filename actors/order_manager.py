@@ -52,7 +52,7 @@ from trading.ack_watch import AckWatch
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker
 from trading.params import OrderParams, RiskLimits
 from trading.rate_budget import Backoff, TokenBucket
-from trading.risk import KillSwitch as KillMonitor
+from trading.risk import KillSwitchMonitor
 from venue.orders import exchange_for
 
 logger = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class OrderManager(OrderShutdown, Actor):
         self._cancel_bucket = TokenBucket(params.cancel_rate_per_s, params.cancel_burst, now)
         self._cancel_batch = max(1, min(1000, params.cancel_burst))
         self.backoff = Backoff()
-        self._kill = KillMonitor(limits)
+        self._kill = KillSwitchMonitor(limits)
         self._markets: dict[TokenId, MarketInfo] = {}
         # The ticks of the latest desired quotes (the State owns the tick; see on_slot_ready).
         self._ticks: dict[TokenId, int] = {}

@@ -15,7 +15,7 @@ from trading.risk import (
     MAX_ORDER_SIZE,
     MAX_POSITION,
     Exposure,
-    KillSwitch,
+    KillSwitchMonitor,
     RiskResult,
     TokenExposure,
     buy_notional_micro,
@@ -162,9 +162,9 @@ def test_reason_constants_are_distinct() -> None:
 
 # --- kill switch -----------------------------------------------------------------------------
 
-def _kill(**over: Any) -> KillSwitch:
+def _kill(**over: Any) -> KillSwitchMonitor:
     base = dict(kill_min_posts=10, kill_error_rate=0.5, kill_window_s=60, kill_max_rejects=20)
-    return KillSwitch(make_limits(**{**base, **over}))
+    return KillSwitchMonitor(make_limits(**{**base, **over}))
 
 
 def test_trips_on_error_rate() -> None:

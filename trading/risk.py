@@ -160,7 +160,7 @@ def check_posts(posts: Sequence[DesiredQuote], exposure: Exposure,
     return RiskResult(accepted=tuple(accepted), trimmed=trimmed, dropped=tuple(dropped))
 
 
-class KillSwitch:
+class KillSwitchMonitor:
     """Trips (and stays tripped until ``reset``) on a burst of errors or rejects.
 
     Within the last ``kill_window_s``: at least ``kill_min_posts`` posts with an error rate above
