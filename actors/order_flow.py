@@ -1,6 +1,6 @@
 """The OrderManager's pass and its outcomes: diff, cancels, risk, signing, posts, events.
 
-A mixin of ``OrderManager`` (split from it by concern: the actor module handles inputs, timers
+A mixin of ``OrderManager`` (one concern per module: the actor module handles inputs, timers
 and lifecycle; this one turns the desired quotes into REST calls and their results into
 events). Everything here runs on the OrderManager's thread and uses its state, declared below.
 """
@@ -39,6 +39,7 @@ from trading.params import OrderParams, RiskLimits
 from trading.rate_budget import POST, Backoff, TokenBucket
 from trading.risk import Exposure, KillSwitchMonitor, check_posts
 from venue.orders import Order, limit_order_amounts_int, order_body
+from venue.post_results import PostVerdict, decode_post_results
 
 logger = logging.getLogger("actors.order_manager")
 
@@ -288,49 +289,35 @@ class OrderFlow(OrderCancels):
     def _apply_post_results(self, signed: Sequence[tuple[OrderHash, DesiredQuote, bytes]],
                             results: Any, now_s: float) -> None:
         now_ms = int(now_s * 1000)
-        results = list(results) if isinstance(results, list) else []
-        if len(results) != len(signed):
-            logger.error("order manager: %d results for %d posted orders", len(results),
-                         len(signed))
-        outcomes = []
-        for i, (h, q, _) in enumerate(signed):
-            r = results[i] if i < len(results) and isinstance(results[i], dict) else None
-            if r is None:
-                self.tracker.post_unknown(h, now_ms)
-                self._kill.record_result(RejectReason.TIMEOUT, now_ms)
-                outcomes.append({"id": h, "outcome": "unknown"})
-                continue
-            venue_id = str(r.get("orderID") or "").lower()
-            if r.get("success") and venue_id in ("", h):
-                tr = self.tracker.post_accepted(h, str(r.get("status") or "live"), now_ms)
+        outcomes = decode_post_results(results, [h for h, _, _ in signed])
+        records = []
+        for (h, q, _), out in zip(signed, outcomes, strict=True):
+            if out.verdict is PostVerdict.ACCEPTED:
+                tr = self.tracker.post_accepted(h, out.status, now_ms)
                 if tr is not None:
                     self._on_transition(tr)
                 self._kill.record_result(None, now_ms)
-                outcomes.append({"id": h, "outcome": str(r.get("status") or "live")})
-                continue
-            if r.get("success"):
-                logger.error("order manager: venue id %s differs from our hash %s", venue_id,
-                             h)
+                records.append({"id": h, "outcome": out.status})
+            elif out.verdict is PostVerdict.UNKNOWN:
+                logger.error("order manager: post of %s has no usable result: %s", h[:12],
+                             out.problem)
                 self.tracker.post_unknown(h, now_ms)
                 self._kill.record_result(RejectReason.TIMEOUT, now_ms)
-                outcomes.append({"id": h, "outcome": "unknown"})
-                continue
-            msg = str(r.get("errorMsg") or r.get("error") or "")
-            reason = classify(200, msg)
-            outcomes.append({"id": h, "outcome": "rejected", "reason": reason.value})
-            if reason in (RejectReason.RATE_LIMITED, RejectReason.TOO_EARLY,
-                          RejectReason.POST_ONLY_MODE, RejectReason.TRADING_DISABLED):
-                retry = r.get("retry_after_seconds")
-                # From the reply's arrival, as in ``_refused``.
-                self.backoff.block((POST,), max(now_s, self._clock()),
-                                   float(retry) if isinstance(retry, (int, float)) else None)
-            dup = reason is RejectReason.DUPLICATE
-            self.tracker.post_rejected(h, msg, duplicate=dup, now_ms=now_ms)
-            if not dup:
-                self._reject(h, q, reason, msg)
-            if reason is RejectReason.TICK:
-                self._refresh_tick(q.token_id)
-        self._record({"op": "post_result", "results": outcomes})
+                records.append({"id": h, "outcome": "unknown"})
+            else:
+                reason = out.reason or RejectReason.OTHER
+                records.append({"id": h, "outcome": "rejected", "reason": reason.value})
+                if reason in (RejectReason.RATE_LIMITED, RejectReason.TOO_EARLY,
+                              RejectReason.POST_ONLY_MODE, RejectReason.TRADING_DISABLED):
+                    # From the reply's arrival, as in ``_refused``.
+                    self.backoff.block((POST,), max(now_s, self._clock()), out.retry_after_s)
+                dup = reason is RejectReason.DUPLICATE
+                self.tracker.post_rejected(h, out.message, duplicate=dup, now_ms=now_ms)
+                if not dup:
+                    self._reject(h, q, reason, out.message)
+                if reason is RejectReason.TICK:
+                    self._refresh_tick(q.token_id)
+        self._record({"op": "post_result", "results": records})
 
     # -- outcomes --------------------------------------------------------------------------
 

@@ -1,0 +1,51 @@
+"""``venue.post_results.decode_post_results``: the batch reply as one outcome per order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from messages import OrderHash, RejectReason
+from venue.post_results import PostOutcome, PostVerdict, decode_post_results
+
+H1, H2 = OrderHash("0x" + "aa" * 32), OrderHash("0x" + "bb" * 32)
+A, R, U = PostVerdict.ACCEPTED, PostVerdict.REJECTED, PostVerdict.UNKNOWN
+
+
+def ok(oid: str = H1, status: str = "live") -> dict[str, Any]:
+    return {"success": True, "orderID": oid, "status": status, "errorMsg": ""}
+
+
+def refused(msg: str, **extra: Any) -> dict[str, Any]:
+    return {"success": False, "orderID": "", "status": "", "errorMsg": msg, **extra}
+
+
+@pytest.mark.parametrize(("reply", "verdict", "fields"), [
+    ([ok()], A, {"status": "live"}),
+    ([ok(H1.upper().replace("0X", "0x"), "matched")], A, {"status": "matched"}),
+    ([{"success": True, "orderID": "", "status": ""}], A, {"status": "live"}),
+    ([ok(H2)], U, {"problem": f"venue id {H2} is not our hash"}),
+    ([], U, {"problem": "no entry for it"}),
+    (None, U, {"problem": "no entry for it"}),
+    (["not an object"], U, {"problem": "entry is not an object"}),
+    ([refused("invalid post-only order: order crosses book")], R,
+     {"reason": RejectReason.POST_ONLY_CROSS}),
+    ([refused("order 0x is invalid. Duplicated.")], R, {"reason": RejectReason.DUPLICATE}),
+    ([refused("too many requests", retry_after_seconds=2)], R,
+     {"reason": RejectReason.RATE_LIMITED, "retry_after_s": 2.0}),
+    ([refused("too many requests", retry_after_seconds="2")], R, {"retry_after_s": None}),
+    ([refused("too many requests", retry_after_seconds=True)], R, {"retry_after_s": None}),
+])
+def test_one_outcome_per_order(reply: Any, verdict: PostVerdict,
+                               fields: dict[str, Any]) -> None:
+    (out,) = decode_post_results(reply, [H1])
+    assert out.order_id == H1 and out.verdict is verdict
+    for key, value in fields.items():
+        assert getattr(out, key) == value, key
+
+
+def test_outcomes_follow_the_batch_order_and_a_short_reply_leaves_the_rest_unknown() -> None:
+    outs = decode_post_results([ok(H1)], [H1, H2])
+    assert [(o.order_id, o.verdict) for o in outs] == [(H1, A), (H2, U)]
+    assert outs[1] == PostOutcome(order_id=H2, verdict=U, problem="no entry for it")
