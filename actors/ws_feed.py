@@ -4,9 +4,7 @@ Every feed actor (``MarketFeed``, ``UserFeed``, ``PriceFeed``) is a :class:`WsFe
 connection is a plain ``websocket.WebSocket`` (websocket-client) created with
 ``skip_utf8_validation=True`` (its pure-Python UTF-8 check costs ~100x on book frames) and
 ``enable_multithread=True`` (sends from the actor thread and the reader thread take its lock).
-websocket-client connects and sends; the reader thread reads with ``venue.ws_frames.FrameReader``
-(whole messages parsed out of large ``recv`` chunks: a fraction of websocket-client's per-frame
-cost, which was most of the reader's time under load).
+The reader thread's loop is a plain object the feed owns, ``actors.ws_reader.ReaderLoop``.
 
 Threads:
 
@@ -29,7 +27,6 @@ reader; ``_last_frame``/``_last_data`` are floats written by the reader and read
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
@@ -38,23 +35,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import orjson
-import websocket
 
-from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
+from actors.ws_reader import ReaderLoop
+from actors.ws_support import FeedSettings, LogLimiter, redact
 from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
 from messages.errors import ConfigError
-from runtime import trace
 from runtime.actor import Actor
 from runtime.ticker import Ticker
-from venue.ws_frames import OP_CLOSE, TOO_LARGE, FrameReader
 
 logger = logging.getLogger(__name__)
 
 Sink = Callable[[object], None]
 Decoder = Callable[[bytes, int], list[Any]]
-
-KEEPALIVE_FRAMES = frozenset((b"", b"PONG", b"pong"))
-"""Text frames that prove the socket is alive but carry no data (not counted for liveness)."""
 
 JOIN_TIMEOUT_S = 5.0
 
@@ -99,7 +91,6 @@ class WsFeed(Actor):
         self._metrics = metrics
         self._decode: Decoder = decode or self._default_decoder()
         self._rng = rng
-        self._backoff = Backoff(self._cfg.reconnect_min_s, self._cfg.reconnect_max_s, rng)
         self._raw = logging.getLogger(f"polymm.raw.{self.FEED}")
         self._lock = threading.Lock()
         self._ws: Any = None
@@ -108,7 +99,8 @@ class WsFeed(Actor):
         # Set by the supervisor when the bot's shutdown begins: the socket stays up (the user
         # feed still brings the final cancels' confirmations) but a lost one is not reopened.
         self._bot_shutdown = shutdown or threading.Event()
-        self._reader = threading.Thread(target=self._run, daemon=True,
+        self._reader_loop = ReaderLoop(self)
+        self._reader = threading.Thread(target=self._reader_loop.run, daemon=True,
                                         name=f"{type(self).__name__}-reader")
         self._ticker: Ticker | None = None
         self._tick_name = f"{self.FEED}_feed.keepalive"
@@ -118,9 +110,7 @@ class WsFeed(Actor):
         # Written by the reader thread (one int store), read by stats() on the actor thread.
         self.last_lag_ms: int | None = None
         self._reported = (0, 0)
-        self._decode_log = LogLimiter()
         self._sink_log = LogLimiter()
-        self._conn_log = LogLimiter()
         self.counters: dict[str, int] = dict.fromkeys(
             ("connects", "reconnects", "silent", "frames", "bytes", "messages", "decode_errors",
              "oversize_frames", "sink_errors", "venue_errors"), 0)
@@ -294,140 +284,3 @@ class WsFeed(Actor):
     def _incr(self, name: str, n: int = 1) -> None:
         if self._metrics is not None:
             self._metrics.incr(name, n, dim=self.FEED)
-
-    # -- the reader thread ----------------------------------------------------------------------
-
-    def _run(self) -> None:
-        delay = 0.0
-        ever_connected = False
-        reported_down = False
-        while not self._stopping.is_set():
-            if delay > 0 and self._stopping.wait(delay):
-                break
-            if self._bot_shutdown.is_set():
-                logger.info("%s feed: not reconnecting, the bot is shutting down", self.FEED)
-                break
-            try:
-                ws = self._connect(ever_connected)
-            except Exception as exc:
-                delay = self._backoff.next_delay()
-                ra = retry_after_s(exc)
-                if ra is not None:
-                    delay = max(delay, ra)
-                if not reported_down:
-                    reported_down = True
-                    self._status(False, "connect_failed")
-                n = self._conn_log.allow()
-                if n is not None:
-                    logger.warning("%s feed: connect to %s failed: %s; retry in %.2f s "
-                                   "(%d similar suppressed)", self.FEED, self._url,
-                                   type(exc).__name__, delay, n)
-                continue
-            if ws is None:  # stopped while connecting
-                break
-            ever_connected, reported_down = True, False
-            started = time.monotonic()
-            reason, override = self._read_loop(ws)
-            with self._lock:
-                self._ws = None
-                why, self._close_reason = self._close_reason or reason, ""
-            with contextlib.suppress(Exception):
-                ws.shutdown()
-            if self._stopping.is_set():
-                break
-            reported_down = True
-            self._status(False, why)
-            self.counters["reconnects"] += 1
-            self._incr("feed.reconnects")
-            if time.monotonic() - started >= self._cfg.reconnect_max_s:
-                self._backoff.reset()  # a healthy connection: start the backoff over
-            delay = self._backoff.next_delay() if override is None else override
-            logger.info("%s feed: disconnected (%s); reconnecting in %.2f s",
-                        self.FEED, why, delay)
-
-    def _connect(self, reconnect: bool) -> Any:
-        ws: Any = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
-        ws.connect(self._url, timeout=self._cfg.connect_timeout_s)
-        ws.settimeout(None)
-        now = time.monotonic()
-        self._last_frame = self._last_data = now
-        self._next_ping = now + self._cfg.ping_interval_s
-        self.counters["connects"] += 1
-        # Status first: consumers mark their state stale before the fresh snapshots arrive.
-        self._status(True, "resync" if reconnect else "connected")
-        with self._lock:
-            if self._stopping.is_set():
-                ws.shutdown()
-                return None
-            self._ws = ws
-            frames = self._handshake_frames()
-            for f in frames:
-                self._send_now(ws, f)
-        if not reconnect:
-            logger.info("%s feed: connected to %s", self.FEED, self._url)
-        return ws
-
-    def _read_loop(self, ws: Any) -> tuple[str, float | None]:
-        """Receive until the socket closes; returns (reason, reconnect delay override)."""
-        cfg = self._cfg
-        sample = cfg.raw_log_sample
-        raw_on = sample > 0 and self._raw.isEnabledFor(logging.DEBUG)
-        decode, emit, accept = self._decode, self._emit, self._accept
-        counters = self.counters
-        lag = self.LAG_METRIC and self._metrics is not None
-        reader = FrameReader(ws.sock.recv, ws.pong, max_message_bytes=cfg.max_frame_bytes)
-        while True:
-            try:
-                opcode, data = reader.recv_data()
-            except Exception as exc:
-                return ("stopped" if self._stopping.is_set() else type(exc).__name__), None
-            ts = time.time_ns()
-            self._last_frame = now = time.monotonic()
-            if opcode == OP_CLOSE:
-                with contextlib.suppress(Exception):
-                    ws.send_close()  # complete the closing handshake, as websocket-client does
-                return self._close_delay(close_code(data))
-            counters["frames"] += 1
-            if opcode == TOO_LARGE:
-                counters["bytes"] += reader.last_size
-                counters["oversize_frames"] += 1
-                self._incr("feed.decode_errors")
-                self._log_bad_frame("too_large", f"{reader.last_size} bytes")
-                continue
-            counters["bytes"] += len(data)
-            if raw_on and counters["frames"] % sample == 0:
-                self._raw.debug("recv %s", data[:4096])
-            if data in KEEPALIVE_FRAMES or self._on_control(ws, data):
-                continue
-            self._last_data = now
-            try:
-                msgs = decode(data, ts)
-            except Exception as exc:
-                self._decode_failed(getattr(exc, "reason", type(exc).__name__), str(exc))
-                continue
-            if trace.enabled:
-                trace.mark(trace.DECODE, ts)
-            for m in msgs:
-                if accept(m):
-                    counters["messages"] += 1
-                    emit(m)
-            if msgs:
-                # Lag is measured here once per frame (not again downstream); snapshot history
-                # carries old venue times and says nothing about the lag.
-                first = msgs[0]
-                ev_ms = getattr(first, "ts_event_ms", 0)
-                if ev_ms and not getattr(first, "snapshot", False):
-                    self.last_lag_ms = ms = ts // 1_000_000 - ev_ms
-                    if lag:
-                        self._metrics.timing_ms("feed.ws_message_lag_ms", ms, dim=self.FEED)
-
-    def _decode_failed(self, reason: str, detail: str) -> None:
-        self.counters["decode_errors"] += 1
-        self._incr("feed.decode_errors")
-        self._log_bad_frame(reason, detail)
-
-    def _log_bad_frame(self, reason: str, detail: str) -> None:
-        n = self._decode_log.allow()
-        if n is not None:
-            logger.warning("%s feed: skipped a bad frame (%s): %.200s (%d similar suppressed)",
-                           self.FEED, reason, detail, n)

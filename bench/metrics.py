@@ -47,8 +47,9 @@ def _cpu_s() -> float:
 def _one_message(m: Any, lag_ms: int) -> None:
     """The metric calls of one market message, as the call sites make them (each behind
     their ``if metrics is not None`` check): the feed's lag timer per frame
-    (``WsFeed._read_loop``). The State actor counts applied events and published snapshots
-    in plain integers and hands them over on its 250 ms timer tick (``_state_counts``)."""
+    (``actors.ws_reader.ReaderLoop._read_loop``). The State actor counts applied events and
+    published snapshots in plain integers and hands them over on its 250 ms timer tick
+    (``_state_counts``)."""
     if m is not None:
         m.timing_ms("feed.ws_message_lag_ms", lag_ms, dim="market")
 

@@ -1,7 +1,7 @@
 """Loading ``conf/*.yaml`` into the frozen config dataclasses of ``polymm.config_schema``.
 
-PyYAML's C safe loader (pure-Python SafeLoader if the C one is missing) reads the file; the tag
-``!ENV NAME`` reads the environment variable NAME. Then one generic pass over the dataclasses
+``polymm.config_yaml`` reads the file (the tag ``!ENV NAME`` names the environment variable
+NAME) and applies the command line's overrides. Then one generic pass over the dataclasses
 checks every value against its field's type hint and metadata, collecting *all* problems, each
 named by its path (``quoter.half_spread_pips: expected >= 1, got 0``), and raises one
 ``ConfigError`` with the list. Rules worth knowing:
@@ -41,6 +41,7 @@ from polymm.config_schema import (
     cross_field_errors,
     resolve_sim_intervals,
 )
+from polymm.config_yaml import EnvRef, apply_override, parse_override, read_scalar, read_yaml
 
 __all__ = ["DEFAULT_PATH", "REPO_ROOT", "Config", "Secret", "config_to_dict", "dump_config",
            "load_config", "parse_override"]
@@ -58,97 +59,6 @@ REMOVED_KEYS = {
 "unknown key")."""
 
 _BAD = object()  # a value that failed validation (its error is already recorded)
-
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader  # C if libyaml
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class EnvRef:
-    """A ``!ENV NAME`` value, resolved against the environment during validation."""
-
-    name: str
-    line: int
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    """The safe loader plus ``!ENV`` (the constructor table is copied, SafeLoader is untouched)."""
-
-
-def _env_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> EnvRef:
-    if not isinstance(node, yaml.ScalarNode):
-        raise yaml.constructor.ConstructorError(
-            None, None, "!ENV takes one variable name", node.start_mark)
-    name = str(loader.construct_scalar(node)).strip()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise yaml.constructor.ConstructorError(
-            None, None, f"!ENV: not a variable name: {name!r}", node.start_mark)
-    return EnvRef(name, node.start_mark.line + 1)
-
-
-_Loader.add_constructor("!ENV", _env_constructor)
-
-
-# -- reading ----------------------------------------------------------------------------------
-
-def _read_yaml(path: Path) -> Any:
-    """Parse one file; every failure becomes a one-line ConfigError naming the file (and line)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file"]) from None
-    except IsADirectoryError:
-        raise ConfigError([f"{path}: is a directory, not a config file"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) \
-            from None
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    try:
-        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise ConfigError([f"{where}: YAML error: {what}"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: YAML error: {exc}"]) from None
-
-
-def parse_override(text: str) -> tuple[str, object]:
-    """``"sim.seed=7"`` → ``("sim.seed", 7)``; the value is read as a YAML scalar."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError([f"override {text!r}: expected KEY=VALUE (e.g. sim.seed=7)"])
-    try:
-        parsed = yaml.load(value, Loader=_Loader) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
-    return key.strip(), parsed
-
-
-def _apply_override(raw: dict[str, Any], dotted: str, value: object, errors: list[str]) -> None:
-    parts = dotted.split(".")
-    node: Any = raw
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        where = ".".join(parts[: i + 1])
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                errors.append(f"{where}: override: no list element {part!r}")
-                return
-            if last:
-                node[int(part)] = value
-            else:
-                node = node[int(part)]
-            continue
-        if not isinstance(node, dict):
-            errors.append(f"{where}: override: {'.'.join(parts[:i])} is not a section")
-            return
-        if last:
-            node[part] = value
-        else:
-            node = node.setdefault(part, {})
-
 
 # -- validation -------------------------------------------------------------------------------
 
@@ -244,10 +154,7 @@ def _resolve_env(ref: EnvRef, tp: Any, where: str, ctx: _Ctx) -> object:
         return Secret(value)
     if str in _members(tp):
         return value
-    try:  # int, float, bool from the environment: read the text as a YAML scalar
-        return yaml.load(value, Loader=_Loader)
-    except yaml.YAMLError:
-        return value
+    return read_scalar(value)  # int, float, bool from the environment
 
 
 def _members(tp: Any) -> tuple[Any, ...]:
@@ -378,7 +285,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *,
         ConfigError: with every problem found, each naming its path (or file and line).
     """
     file = Path(path) if path is not None else DEFAULT_PATH
-    raw = _read_yaml(file)
+    raw = read_yaml(file)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -386,7 +293,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *,
                            f"got {_kind(raw)}"])
     ctx = _Ctx(env=os.environ if env is None else env, errors=[])
     for dotted, value in (overrides or {}).items():
-        _apply_override(raw, dotted, value, ctx.errors)
+        apply_override(raw, dotted, value, ctx.errors)
     cfg = _build(Config, raw, "", ctx)
     if ctx.errors or not isinstance(cfg, Config):
         raise ConfigError(ctx.errors)

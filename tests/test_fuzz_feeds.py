@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from actors.market_feed import MarketFeed
 from actors.price_feed import PriceFeed
 from actors.user_feed import UserFeed
-from actors.ws_feed import KEEPALIVE_FRAMES
+from actors.ws_reader import KEEPALIVE_FRAMES
 from messages import BookSnapshot, OrderEvent, PriceTick
 from tests.fakes import Collector, FakeCreds, make_feed_config
 from tests.test_feeds_price import polybolt_reply

@@ -18,8 +18,8 @@ Orders at the venue that we never sent (after a restart, or a not-placed order t
 after all) are "unknown orders": reconciliation and order events report them so the caller can
 cancel them. Our fills go through the one ledger (``trading.positions.Positions``, the
 same rules the State's model applies) for the worst-case risk check: positions and what they
-cost. Pure: no threads, no clock (``now_ms`` is an argument); owned by the OrderManager's
-thread.
+cost. The states, records and the rules for the venue's word are in ``trading.order_records``.
+Pure: no threads, no clock (``now_ms`` is an argument); owned by the OrderManager's thread.
 """
 
 from __future__ import annotations
@@ -27,98 +27,29 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
 from messages.ids import ConditionId, OrderHash, Side, TokenId
 from messages.quotes import DesiredQuote
 from messages.user import OrderEvent, OrderEventType, TradeEvent
 from trading.diff import LiveOrder
+from trading.order_records import (
+    IN_FLIGHT,
+    OPEN,
+    TERMINAL,
+    OrderState,
+    ReconcileResult,
+    RemoteOrder,
+    TrackedOrder,
+    Transition,
+    gone_at_venue,
+    order_key,
+    venue_move,
+)
 from trading.positions import FillChange, Positions
 
-
-class OrderState(StrEnum):
-    PENDING_POST = "pending_post"
-    LIVE = "live"
-    PARTIAL = "partial"
-    CANCEL_PENDING = "cancel_pending"
-    UNKNOWN = "unknown"
-    CANCELED = "canceled"
-    FILLED = "filled"
-    REJECTED = "rejected"
-    NOT_PLACED = "not_placed"
-
-
-OPEN = frozenset({OrderState.LIVE, OrderState.PARTIAL, OrderState.CANCEL_PENDING})
-IN_FLIGHT = frozenset({OrderState.PENDING_POST, OrderState.UNKNOWN})
-TERMINAL = frozenset({OrderState.CANCELED, OrderState.FILLED, OrderState.REJECTED,
-                      OrderState.NOT_PLACED})
-_GONE_MARKERS = ("not found", "already canceled", "already cancelled", "matched")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrackedOrder:
-    """One order as we know it. ``size_micro`` is the original size, ``matched_micro`` what has
-    filled; times are the decision clock in ms (0 = not yet)."""
-
-    order_id: OrderHash
-    condition_id: ConditionId
-    token_id: TokenId
-    side: Side
-    price_pips: int
-    size_micro: int
-    state: OrderState
-    sent_ms: int
-    matched_micro: int = 0
-    placed_ms: int = 0
-    cancel_ms: int = 0
-    unknown_ms: int = 0
-    next_check_ms: int = 0
-
-    @property
-    def remaining_micro(self) -> int:
-        return max(self.size_micro - self.matched_micro, 0)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteOrder:
-    """An order as ``GET /data/order(s)`` reports it (``status`` upper-case: LIVE, MATCHED,
-    CANCELED, ...)."""
-
-    order_id: OrderHash
-    condition_id: ConditionId
-    token_id: TokenId
-    side: Side
-    price_pips: int
-    original_size_micro: int
-    size_matched_micro: int
-    status: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Transition:
-    """An order changed state; ``order`` is its record after the change."""
-
-    order: TrackedOrder
-    old: OrderState
-    reason: str = ""
-
-    @property
-    def new(self) -> OrderState:
-        return self.order.state
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReconcileResult:
-    """``strays``: open at the venue but not ours (cancel them); ``transitions``: our orders
-    whose state the venue's list changed."""
-
-    strays: tuple[OrderHash, ...]
-    transitions: tuple[Transition, ...]
-
-
-def _key(order_id: str) -> OrderHash:
-    return OrderHash(order_id.lower())
+# The tracker's callers take the order vocabulary from here, beside the tracker.
+__all__ = ["IN_FLIGHT", "OPEN", "TERMINAL", "OrderState", "OrderTracker", "ReconcileResult",
+           "RemoteOrder", "TrackedOrder", "Transition"]
 
 
 class OrderTracker:
@@ -151,7 +82,7 @@ class OrderTracker:
     # -- queries ---------------------------------------------------------------------------
 
     def get(self, order_id: str) -> TrackedOrder | None:
-        return self._orders.get(_key(order_id))
+        return self._orders.get(order_key(order_id))
 
     def orders(self) -> list[TrackedOrder]:
         """Every non-finished order, in hash order."""
@@ -212,7 +143,7 @@ class OrderTracker:
         return out
 
     def is_finished(self, order_id: str) -> bool:
-        return _key(order_id) in self._finished
+        return order_key(order_id) in self._finished
 
     # -- bookkeeping helpers -----------------------------------------------------------------
 
@@ -235,29 +166,16 @@ class OrderTracker:
 
     def _apply_remote(self, o: TrackedOrder, status: str, matched: int, now_ms: int,
                       reason: str, *, authoritative: bool = False) -> Transition | None:
-        """Move ``o`` to what the venue says: ``status`` (CANCELED, MATCHED, LIVE, or anything
-        else for "placed, state unchanged") and the matched size. Only an ``authoritative``
-        LIVE (a lookup or the open-orders list) undoes an unconfirmed cancel: an order event
-        may predate the cancel."""
-        matched = max(matched, o.matched_micro)
-        status = status.upper()
-        if status in ("CANCELED", "CANCELLED", "CANCELED_MARKET_RESOLVED"):
-            return self._set(o, OrderState.CANCELED, reason, matched_micro=matched)
-        if matched >= o.size_micro or status == "MATCHED":
-            return self._set(o, OrderState.FILLED, reason,
-                             matched_micro=max(matched, o.size_micro))
-        placed = o.placed_ms or now_ms
-        if o.state is OrderState.CANCEL_PENDING and not (authoritative and status == "LIVE"):
-            return self._set(o, o.state, reason, matched_micro=matched, placed_ms=placed)
-        state = OrderState.PARTIAL if matched > 0 else OrderState.LIVE
-        return self._set(o, state, reason, matched_micro=matched, placed_ms=placed)
+        """Move ``o`` to what the venue says (see ``venue_move``)."""
+        state, changes = venue_move(o, status, matched, now_ms, authoritative=authoritative)
+        return self._set(o, state, reason, **changes)
 
     # -- posting ---------------------------------------------------------------------------
 
     def add_pending(self, order_id: str, quote: DesiredQuote, now_ms: int) -> bool:
         """Track a signed order before it is sent; False (and counted) if the hash is known,
         which means the same signed order would go out twice: do not send it."""
-        key = _key(order_id)
+        key = order_key(order_id)
         if key in self._orders or key in self._finished:
             self.duplicates_prevented += 1
             return False
@@ -269,7 +187,7 @@ class OrderTracker:
 
     def post_accepted(self, order_id: str, status: str, now_ms: int) -> Transition | None:
         """The POST reply accepted the order (``live``, ``delayed``, ``unmatched``, ``matched``)."""
-        o = self._orders.get(_key(order_id))
+        o = self._orders.get(order_key(order_id))
         if o is None or o.state not in IN_FLIGHT:
             return None
         if status.lower() == "matched":
@@ -280,7 +198,7 @@ class OrderTracker:
                       now_ms: int) -> Transition | None:
         """The venue refused the order. ``Duplicated`` means it has one with this hash: that
         one is ours, so it becomes UNKNOWN and is looked up rather than forgotten."""
-        o = self._orders.get(_key(order_id))
+        o = self._orders.get(order_key(order_id))
         if o is None or o.state not in IN_FLIGHT:
             return None
         if duplicate:
@@ -291,7 +209,7 @@ class OrderTracker:
 
     def post_unknown(self, order_id: str, now_ms: int) -> Transition | None:
         """The POST timed out after sending: the order may or may not rest at the venue."""
-        o = self._orders.get(_key(order_id))
+        o = self._orders.get(order_key(order_id))
         if o is None or o.state is not OrderState.PENDING_POST:
             return None
         return self._set(o, OrderState.UNKNOWN, "post outcome unknown", unknown_ms=now_ms,
@@ -301,7 +219,7 @@ class OrderTracker:
 
     def cancel_sent(self, ids: Iterable[str], now_ms: int) -> None:
         for oid in ids:
-            o = self._orders.get(_key(oid))
+            o = self._orders.get(order_key(oid))
             if o is not None and o.state in OPEN:
                 self._set(o, OrderState.CANCEL_PENDING, cancel_ms=now_ms,
                           next_check_ms=now_ms + self.resolve_timeout_ms)
@@ -309,7 +227,7 @@ class OrderTracker:
     def cancel_failed(self, ids: Iterable[str]) -> None:
         """The cancel request was refused as a whole: the orders still rest."""
         for oid in ids:
-            o = self._orders.get(_key(oid))
+            o = self._orders.get(order_key(oid))
             if o is not None and o.state is OrderState.CANCEL_PENDING:
                 self._set(o, OrderState.PARTIAL if o.matched_micro else OrderState.LIVE)
 
@@ -323,16 +241,16 @@ class OrderTracker:
         """
         out: list[Transition] = []
         for oid in canceled:
-            o = self._orders.get(_key(oid))
+            o = self._orders.get(order_key(oid))
             if o is not None:
                 t = self._set(o, OrderState.CANCELED, "canceled")
                 if t is not None:
                     out.append(t)
         for oid, why in not_canceled.items():
-            o = self._orders.get(_key(oid))
+            o = self._orders.get(order_key(oid))
             if o is None:
                 continue
-            if any(m in why.lower() for m in _GONE_MARKERS):
+            if gone_at_venue(why):
                 t = self._set(o, OrderState.CANCELED, f"not canceled: {why}")
                 if t is not None:
                     out.append(t)
@@ -345,11 +263,11 @@ class OrderTracker:
     def on_order_event(self, ev: OrderEvent, now_ms: int) -> tuple[Transition | None, bool]:
         """Apply an order event; returns (transition, stray) where ``stray`` says the event is
         about an open order we did not send (or gave up on): cancel it."""
-        o = self._orders.get(_key(ev.order_id))
+        o = self._orders.get(order_key(ev.order_id))
         live = ev.type is not OrderEventType.CANCELLATION and ev.status.upper() in (
             "LIVE", "DELAYED", "UNMATCHED")
         if o is None:
-            key = _key(ev.order_id)
+            key = order_key(ev.order_id)
             # A late event of an order that ended canceled or filled is old news; one that we
             # gave up on (not placed) or that was refused is resting after all: a stray.
             if self._finished.get(key) in (OrderState.CANCELED, OrderState.FILLED):
@@ -400,7 +318,7 @@ class OrderTracker:
     def resolve(self, order_id: str, remote: RemoteOrder | None,
                 now_ms: int) -> Transition | None:
         """Apply a ``GET /data/order`` answer (None = the venue has no such order)."""
-        o = self._orders.get(_key(order_id))
+        o = self._orders.get(order_key(order_id))
         if o is None:
             return None
         if remote is not None:
@@ -410,13 +328,13 @@ class OrderTracker:
             return self._set(o, OrderState.CANCELED, "not found at the venue")
         if o.state is OrderState.UNKNOWN:
             if now_ms >= o.unknown_ms + self.resolve_timeout_ms:
-                        return self._set(o, OrderState.NOT_PLACED, "not found at the venue")
+                return self._set(o, OrderState.NOT_PLACED, "not found at the venue")
             self._set(o, o.state, next_check_ms=now_ms + self.check_interval_ms)
         return None
 
     def check_failed(self, order_id: str, now_ms: int) -> None:
         """The lookup itself failed: try again later (never conclude anything from it)."""
-        o = self._orders.get(_key(order_id))
+        o = self._orders.get(order_key(order_id))
         if o is not None:
             self._set(o, o.state, next_check_ms=now_ms + self.check_interval_ms)
 
@@ -432,7 +350,7 @@ class OrderTracker:
         strays: list[OrderHash] = []
         transitions: list[Transition] = []
         for r in remote_open:
-            key = _key(r.order_id)
+            key = order_key(r.order_id)
             seen.add(key)
             o = self._orders.get(key)
             if o is None:
@@ -453,4 +371,4 @@ class OrderTracker:
     def forget_strays(self, ids: Iterable[str]) -> None:
         """Stray orders confirmed canceled: a later sighting counts again."""
         for oid in ids:
-            self._strays.discard(_key(oid))
+            self._strays.discard(order_key(oid))

@@ -11,7 +11,8 @@ frame, or a ``best_bid_ask`` not older than the book) marks the book unsynced an
 resync request per token until its next snapshot; a market-feed disconnect unsyncs every book
 until its next snapshot. Events outside the current market set are ignored and counted, except
 a status update of a trade already counted (its market may have just closed): positions are the
-account's and outlive their market.
+account's and outlive their market. Each market's own fields, its view, marks and status-line
+summary live in ``trading.market_state``.
 
 Pure code: no threads, no clock: time comes from the messages and the ``snapshot`` call.
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from messages.control import FeedStatus, KillSwitch, TimerTick
-from messages.ids import PIPS_PER_UNIT, ConditionId, TokenId
+from messages.ids import ConditionId, TokenId
 from messages.market import (
     BestBidAsk,
     BookChange,
@@ -37,26 +38,14 @@ from messages.markets import Market, MarketsChanged
 from messages.prices import PriceSource, PriceTick
 from messages.quotes import MarketView, QuoteSnapshot, RefView
 from messages.user import OrderEvent, TradeEvent
-from trading.book import EMPTY_ASK_PIPS, EMPTY_BID_PIPS, Book, MarketBooks
+from trading.book import EMPTY_ASK_PIPS, EMPTY_BID_PIPS, Book
+from trading.market_state import MarketState, payout
 from trading.positions import Positions
 from trading.strikes import Strikes
 from trading.volatility import STREAMS, EwmaVol, RefPrices
 
 _NS_PER_MS = 1_000_000
 FEEDS = ("market", "user", "price")
-
-
-class _MarketState(MarketBooks):
-    __slots__ = ("dirty", "market", "strike_confirmed", "strike_e8", "view", "winner")
-
-    def __init__(self, market: Market) -> None:
-        super().__init__(market.token_ids, market.tick_pips)
-        self.market = market
-        self.strike_e8: int | None = None
-        self.strike_confirmed = False
-        self.winner: TokenId | None = None
-        self.dirty = True
-        self.view: MarketView | None = None
 
 
 class StateModel:
@@ -74,8 +63,8 @@ class StateModel:
         self.strikes = Strikes()
         self._vol_args = (vol_halflife_s, vol_floor_per_sqrt_s)
         EwmaVol(*self._vol_args)  # validate the parameters now, not at the first market
-        self._markets: dict[ConditionId, _MarketState] = {}
-        self._tokens: dict[TokenId, tuple[_MarketState, int]] = {}
+        self._markets: dict[ConditionId, MarketState] = {}
+        self._tokens: dict[TokenId, tuple[MarketState, int]] = {}
         self._assets: dict[str, RefPrices] = {}
         self._feeds = dict.fromkeys(FEEDS, False)
         self.kill_switch = False
@@ -136,7 +125,7 @@ class StateModel:
             st = self._markets.pop(cid)
             if st.winner is not None:
                 for token in st.market.token_ids:
-                    self._settled[token] = _payout(token, st.winner)
+                    self._settled[token] = payout(token, st.winner)
             for token in st.market.token_ids:
                 self._tokens.pop(token, None)
                 self._resync_queue.pop(token, None)
@@ -144,7 +133,7 @@ class StateModel:
         for cid, market in wanted.items():
             st0 = self._markets.get(cid)
             if st0 is None:
-                st = self._markets[cid] = _MarketState(market)
+                st = self._markets[cid] = MarketState(market)
                 self._tokens[market.token_ids[0]] = (st, 0)
                 self._tokens[market.token_ids[1]] = (st, 1)
             else:
@@ -157,7 +146,7 @@ class StateModel:
                     st.set_tick(None, market.tick_pips)
             if market.asset and market.asset not in self._assets:
                 self._assets[market.asset] = RefPrices(market.asset, EwmaVol(*self._vol_args))
-            self._refresh_strike(st)
+            st.refresh_strike(self.strikes)
         # Views follow the order discovery gave.
         self._markets = {cid: self._markets[cid] for cid in wanted}
         assets = {m.asset for m in wanted.values() if m.asset}
@@ -188,7 +177,7 @@ class StateModel:
 
     def _on_change(self, msg: BookChange) -> bool:
         ts = msg.ts_event_ms
-        last: dict[TokenId, tuple[_MarketState, Book, LevelChange, object]] = {}
+        last: dict[TokenId, tuple[MarketState, Book, LevelChange, object]] = {}
         for ch in msg.changes:
             entry = self._entry(ch.token_id)
             if entry is None:
@@ -234,7 +223,7 @@ class StateModel:
             return False
         return self._mismatch(msg.token_id, st, book)
 
-    def _mismatch(self, token: TokenId, st: _MarketState, book: Book) -> bool:
+    def _mismatch(self, token: TokenId, st: MarketState, book: Book) -> bool:
         self.checksum_mismatches += 1
         if token not in self._resync_pending:
             self._resync_pending.add(token)
@@ -277,23 +266,8 @@ class StateModel:
                                                                msg.price_e8):
             for st in self._markets.values():
                 if st.market.asset == msg.asset:
-                    changed |= self._refresh_strike(st)
+                    changed |= st.refresh_strike(self.strikes)
         return changed
-
-    def _refresh_strike(self, st: _MarketState) -> bool:
-        if st.strike_confirmed:
-            return False
-        m = st.market
-        k = self.strikes.twap_strike(m.asset, m.start_ms) if m.asset and m.start_ms > 0 else None
-        if k is not None:
-            st.strike_confirmed = True
-        elif m.price_to_beat_e8 is not None and m.price_to_beat_e8 > 0:
-            k = m.price_to_beat_e8
-        if k == st.strike_e8:
-            return False
-        st.strike_e8 = k
-        st.dirty = True
-        return True
 
     def _on_order(self, msg: OrderEvent) -> bool:
         return False  # orders are the OrderManager's; inventory moves only with trades
@@ -328,7 +302,7 @@ class StateModel:
         self.kill_switch = msg.on
         return changed
 
-    def _entry(self, token: TokenId) -> tuple[_MarketState, int] | None:
+    def _entry(self, token: TokenId) -> tuple[MarketState, int] | None:
         entry = self._tokens.get(token)
         if entry is None:
             self.ignored += 1
@@ -349,7 +323,7 @@ class StateModel:
         rebuild = self._set_changed
         for st in self._markets.values():
             if st.dirty or st.view is None:
-                st.view = self._market_view(st)
+                st.view = st.build_view(self.positions)
                 st.dirty = False
                 rebuild = True
         if rebuild:
@@ -368,17 +342,6 @@ class StateModel:
                              user_feed_up=self._feeds["user"],
                              price_feed_up=self._feeds["price"], kill_switch=self.kill_switch)
 
-    def _market_view(self, st: _MarketState) -> MarketView:
-        up, down = st.books
-        pos = self.positions.position_micro
-        return MarketView(market=st.market, tick_pips=st.tick_pips,
-                          up_bid_pips=up.best_bid(), up_ask_pips=up.best_ask(),
-                          down_bid_pips=down.best_bid(), down_ask_pips=down.best_ask(),
-                          book_recv_ns=st.recv_ns(), book_synced=st.synced(),
-                          position_up_micro=pos(st.market.token_ids[0]),
-                          position_down_micro=pos(st.market.token_ids[1]),
-                          strike_e8=st.strike_e8)
-
     # -- queries for the actor, the status line and tests -------------------------------------
 
     def book(self, token_id: TokenId) -> Book | None:
@@ -396,10 +359,7 @@ class StateModel:
         the book mid, else the last trade."""
         marks = dict(self._settled)
         for st in self._markets.values():
-            for i, token in enumerate(st.market.token_ids):
-                mark = st.mark_pips(i) if st.winner is None else _payout(token, st.winner)
-                if mark is not None:
-                    marks[token] = mark
+            marks.update(st.marks())
         return marks
 
     def pnl_micro(self) -> tuple[int, int]:
@@ -408,21 +368,4 @@ class StateModel:
 
     def market_summaries(self, now_ms: int) -> list[dict[str, Any]]:
         """One small dict per market for the status line."""
-        out = []
-        for st in self._markets.values():
-            m = st.market
-            up, down = m.token_ids
-            out.append({
-                "condition_id": m.condition_id, "alias": m.alias,
-                "up_bid": st.books[0].best_bid(), "up_ask": st.books[0].best_ask(),
-                "inv_up": self.positions.position_micro(up) / 1e6,
-                "inv_down": self.positions.position_micro(down) / 1e6,
-                "ttc_s": (m.end_ms - now_ms) // 1000 if m.end_ms > 0 else None,
-                "synced": st.synced(),
-                "strike_e8": st.strike_e8,
-            })
-        return out
-
-
-def _payout(token: TokenId, winner: TokenId) -> int:
-    return PIPS_PER_UNIT if token == winner else 0
+        return [st.summary(self.positions, now_ms) for st in self._markets.values()]

@@ -1,0 +1,98 @@
+"""One traded market as the state model keeps it, and what is read out of it.
+
+``MarketState`` holds a market's two books, its strike, its winner once resolved and its cached
+``MarketView``; it builds that view, the market's marks and its status-line summary from its own
+fields and the account's ``Positions``. ``StateModel`` (``trading.state``) routes events to it
+and decides when a view is stale (``dirty``).
+
+Thread ownership: none of its own; the thread that owns the ``StateModel`` (the State actor's,
+or replay's) owns every ``MarketState`` in it. Pure code: no threads, no clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messages.ids import PIPS_PER_UNIT, TokenId
+from messages.markets import Market
+from messages.quotes import MarketView
+from trading.book import MarketBooks
+from trading.positions import Positions
+from trading.strikes import Strikes
+
+
+class MarketState(MarketBooks):
+    """A market's books plus its strike, winner and last view.
+
+    ``strike_confirmed`` turns True once the strike comes from the TWAP at the market's start
+    (it then never changes); until then the listed price to beat stands in. ``dirty`` says the
+    cached ``view`` no longer matches the fields.
+    """
+
+    __slots__ = ("dirty", "market", "strike_confirmed", "strike_e8", "view", "winner")
+
+    def __init__(self, market: Market) -> None:
+        super().__init__(market.token_ids, market.tick_pips)
+        self.market = market
+        self.strike_e8: int | None = None
+        self.strike_confirmed = False
+        self.winner: TokenId | None = None
+        self.dirty = True
+        self.view: MarketView | None = None
+
+    def refresh_strike(self, strikes: Strikes) -> bool:
+        """Take the TWAP strike once known, else the listed price to beat; True if it moved."""
+        if self.strike_confirmed:
+            return False
+        m = self.market
+        k = strikes.twap_strike(m.asset, m.start_ms) if m.asset and m.start_ms > 0 else None
+        if k is not None:
+            self.strike_confirmed = True
+        elif m.price_to_beat_e8 is not None and m.price_to_beat_e8 > 0:
+            k = m.price_to_beat_e8
+        if k == self.strike_e8:
+            return False
+        self.strike_e8 = k
+        self.dirty = True
+        return True
+
+    def build_view(self, positions: Positions) -> MarketView:
+        """A fresh immutable view of this market for the Quoter."""
+        up, down = self.books
+        pos = positions.position_micro
+        return MarketView(market=self.market, tick_pips=self.tick_pips,
+                          up_bid_pips=up.best_bid(), up_ask_pips=up.best_ask(),
+                          down_bid_pips=down.best_bid(), down_ask_pips=down.best_ask(),
+                          book_recv_ns=self.recv_ns(), book_synced=self.synced(),
+                          position_up_micro=pos(self.market.token_ids[0]),
+                          position_down_micro=pos(self.market.token_ids[1]),
+                          strike_e8=self.strike_e8)
+
+    def marks(self) -> dict[TokenId, int]:
+        """A mark per token that has one: the payout once resolved, else the book mid, else
+        the last trade."""
+        out: dict[TokenId, int] = {}
+        for i, token in enumerate(self.market.token_ids):
+            mark = self.mark_pips(i) if self.winner is None else payout(token, self.winner)
+            if mark is not None:
+                out[token] = mark
+        return out
+
+    def summary(self, positions: Positions, now_ms: int) -> dict[str, Any]:
+        """The small dict the status line shows for this market."""
+        m = self.market
+        up, down = m.token_ids
+        return {
+            "condition_id": m.condition_id, "alias": m.alias,
+            "up_bid": self.books[0].best_bid(), "up_ask": self.books[0].best_ask(),
+            "inv_up": positions.position_micro(up) / 1e6,
+            "inv_down": positions.position_micro(down) / 1e6,
+            "ttc_s": (m.end_ms - now_ms) // 1000 if m.end_ms > 0 else None,
+            "synced": self.synced(),
+            "strike_e8": self.strike_e8,
+        }
+
+
+def payout(token: TokenId, winner: TokenId) -> int:
+    """What one share of ``token`` pays, in pips, once ``winner`` won."""
+    return PIPS_PER_UNIT if token == winner else 0
