@@ -1,6 +1,6 @@
 """The OrderManager's cancel requests: budgets, the pipelined begin/finish, replies.
 
-A mixin of ``OrderFlow`` (split from it by concern). ``_send_cancels`` sends and waits, batch
+A mixin of ``OrderFlow`` (one concern per module). ``_send_cancels`` sends and waits, batch
 by batch (also used by shutdown, forced past the budget); ``_begin_cancels`` writes one request
 without waiting and ``_finish_cancels`` reads its reply, the pair ``run_pass`` puts around the
 posts of a pipelined replace. Everything here runs on the OrderManager's thread and uses its

@@ -1,6 +1,6 @@
 """The OrderManager's venue-wide operations: cancel-all, order look-ups and shutdown.
 
-A mixin of ``OrderManager`` (split from it by concern, like ``order_flow``). Everything here
+A mixin of ``OrderManager`` (one concern per module, like ``order_flow``). Everything here
 runs on the OrderManager's thread and uses its state. The waits in this module (``Retry-After``
 windows, look-up intervals) happen only while shutting down, when the actor has nothing else to
 do, and each is bounded by a deadline well inside the supervisor's ask timeout.

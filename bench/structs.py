@@ -1,6 +1,6 @@
 """Messages as frozen dataclasses (what ``messages/`` uses) against ``msgspec.Struct``.
 
-The question (design §4, issue 13): would ``msgspec.Struct(frozen=True, kw_only=True)`` be as
+The question (design §4): would ``msgspec.Struct(frozen=True, kw_only=True)`` be as
 fast and simpler than the frozen, slotted dataclasses plus the journal codec's generated dict
 makers? Both sides build and encode the same message, a ``BookChange`` with two
 ``LevelChange`` entries, side by side in one run:

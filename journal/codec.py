@@ -86,7 +86,8 @@ def _nested_expr(value: str, tp: Any, ns: dict[str, Any]) -> str:
     fields through Python attributes), so a field declared as a dataclass ``C``, ``C | None``
     or ``tuple[C, ...]`` becomes an untagged dict (a list for the tuple) in the same field
     order: the bytes orjson writes are the same. A value of any other runtime type (a
-    subclass, a list, ``None``) is left to orjson, exactly as before.
+    subclass, a list, ``None``) is left to orjson, so the output never depends on the fast
+    path having been taken.
     """
     while getattr(tp, "__supertype__", None) is not None:  # NewType
         tp = tp.__supertype__

@@ -15,7 +15,7 @@ the reader skips it). Files rotate by size (``events-<n>.jsonl``, numbering cont
 files already in the directory). A run's first record (``start``) is written and fsync'd by
 :meth:`JournalWriter.write_first` in the caller's thread, before any thread of the run exists.
 
-Why it is shaped so (``bin/polymm bench eventlog`` measures both costs; issue 7):
+Why it is shaped so (``bin/polymm bench eventlog`` measures both costs):
 
 * The writer shares the GIL with the order path. A thread that wakes while the writer runs
   Python (or one long orjson call) waits until the writer blocks, or for the GIL switch
@@ -27,7 +27,7 @@ Why it is shaped so (``bin/polymm bench eventlog`` measures both costs; issue 7)
   whichever thread allocates, for a millisecond or more. Encoding within ``POLL_S`` keeps few
   records queued (bytes are not tracked), and four deque items instead of a tuple add no
   tracked object of their own.
-* Encoding on the producer's thread instead was measured and is worse for the order path: the
+* Encoding on the producer's thread would be worse for the order path (the bench shows it): the
   State encodes every event it applies, and each event queued behind others pays for theirs;
   and an orjson result kept on its own (one per line in a queue) costs a page fault, as it is
   allocated in ≥ 1 KB and shrunk, while lines joined at once per chunk do not.

@@ -242,7 +242,8 @@ class RuntimeConfig:
     cpu_affinity: tuple[int, ...] = field(default=(), metadata=rng(0, 4095))
     # After start-up, move every object then alive (modules, key material, actors) out of the
     # collector's reach (gc.freeze): a full collection then scans what the run allocated, not
-    # the ~60,000 start-up objects (38-50 ms per full collection here, stopping every thread).
+    # the ~60,000 start-up objects (each full scan of them stops every thread for 38-50 ms on a
+    # 2-core machine).
     gc_freeze: bool = True
 
 

@@ -65,11 +65,11 @@ def make_market(**kw: Any) -> Market:
     ), kw)
 
 
-def market_pair(n: int, **kw: Any) -> Market:
-    """The n-th of several distinct markets (own condition and token ids)."""
+def market_n(n: int, **kw: Any) -> Market:
+    """The n-th of several distinct markets: own condition id and tokens ``1000+2n, 1001+2n``."""
     cid = ConditionId("0x" + f"{n:02x}" * 32)
-    toks = (TokenId(f"{n}01"), TokenId(f"{n}02"))
-    return make_market(**{"condition_id": cid, "token_ids": toks, "alias": f"m{n}", **kw})
+    toks = (TokenId(str(1000 + 2 * n)), TokenId(str(1001 + 2 * n)))
+    return make_market(**{"condition_id": cid, "token_ids": toks, **kw})
 
 
 def make_markets_changed(*markets: Market, **kw: Any) -> MarketsChanged:

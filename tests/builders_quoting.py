@@ -20,6 +20,7 @@ from messages import (
     Side,
     TokenId,
 )
+from tests.builders import make_market
 from trading.diff import LiveOrder
 from trading.params import BandsParams, OrderParams, QuoteParams, RefWeights, RiskLimits
 
@@ -35,11 +36,10 @@ UP2 = TokenId("3333")
 DOWN2 = TokenId("4444")
 PRICE_E8 = 100_000 * 100_000_000
 
-MARKET_DEFAULTS: dict[str, Any] = dict(
-    condition_id=CID, slug="btc-updown-15m-1767268800", alias="btc-15m",
-    question="Bitcoin Up or Down?", token_ids=(UP, DOWN), outcomes=("Up", "Down"), version="v1",
-    neg_risk=False, tick_pips=100, min_size_micro=5_000_000, start_ms=START_MS, end_ms=END_MS,
-    accepting_orders=True, asset="btc", strategy="updown",
+# This world's window, over ``tests.builders.make_market``'s defaults.
+MARKET_WINDOW: dict[str, Any] = dict(
+    condition_id=CID, slug="btc-updown-15m-1767268800", token_ids=(UP, DOWN), start_ms=START_MS,
+    end_ms=END_MS,
 )
 
 VIEW_DEFAULTS: dict[str, Any] = dict(
@@ -60,15 +60,11 @@ SNAP_DEFAULTS: dict[str, Any] = dict(
 )
 
 
-def make_market(**over: Any) -> Market:
-    return Market(**{**MARKET_DEFAULTS, **over})
-
-
 def make_view(market: Market | None = None, **over: Any) -> MarketView:
-    """A view; ``market`` defaults to ``make_market()``, ``market_<field>`` overrides it."""
+    """A view; ``market`` defaults to this world's market, ``market_<field>`` overrides it."""
     m_over = {k[len("market_"):]: over.pop(k) for k in list(over) if k.startswith("market_")}
     if market is None:
-        market = make_market(**m_over)
+        market = make_market(**{**MARKET_WINDOW, **m_over})
     return MarketView(**{**VIEW_DEFAULTS, "market": market, **over})
 
 

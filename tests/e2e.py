@@ -67,17 +67,41 @@ def run_bot(args: Sequence[str], tmp: Path, *, timeout_s: float) -> BotRun:
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str,
-               interval: float = 0.05) -> Any:
-    """Poll ``check`` until it returns something truthy; TimeoutError naming ``what``."""
+               interval: float = 0.05, *, dead: Callable[[], str] = lambda: "",
+               explain: Callable[[], str] = lambda: "") -> Any:
+    """Poll ``check`` until it returns something truthy; TimeoutError naming ``what``.
+
+    ``dead()`` names a process the check depends on that has exited, so the wait fails at
+    once instead of at the deadline; ``explain()`` is added to either failure.
+    """
     deadline = time.monotonic() + timeout
     pause = threading.Event()
     while True:
         value = check()
         if value:
             return value
+        problem = dead()
+        if problem:
+            raise TimeoutError(f"waiting for {what}: {problem}\n{explain()}".rstrip())
         if time.monotonic() > deadline:
-            raise TimeoutError(f"not within {timeout:g} s: {what}")
+            raise TimeoutError(f"not within {timeout:g} s: {what}\n{explain()}".rstrip())
         pause.wait(interval)
+
+
+def terminate(proc: subprocess.Popen[Any], grace_s: float, *, group: bool = False) -> None:
+    """SIGTERM ``proc``; SIGKILL it (its whole session when ``group``) if it is still running
+    after ``grace_s``. Always reaps it, so no process outlives the test."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+        proc.wait(10)
 
 
 def open_orders(state: Mapping[str, Any], owner: str) -> list[str]:

@@ -1,16 +1,21 @@
-"""Fakes and builders shared by the IO-actor tests: sinks, metrics, Gamma, configs, markets.
+"""Fakes shared by the actor tests: sinks, metrics, clock, event log, Gamma, CLOB client, configs.
 
-Builders take overrides over a dict of defaults (``make_market(end_ms=...)``).
+Config builders take overrides over a dict of defaults (``make_feed_config(ping_interval_s=1)``);
+message builders live in ``tests.builders``.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from messages import ConditionId, Market, MarketsChanged, TokenId
+import orjson
+
+from messages.errors import OutcomeUnknown, VenueError
+from sim.verify import order_digest
 
 
 class Collector:
@@ -47,6 +52,32 @@ class Collector:
     def _of_locked(self, cls: type, attrs: dict[str, Any]) -> list[Any]:
         return [m for m in self.items if isinstance(m, cls)
                 and all(getattr(m, k) == v for k, v in attrs.items())]
+
+
+class Clock:
+    """An injected clock (``clock()`` returns ``t``), moved by the test, e.g. past a back-off."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class FakeLog:
+    """Records the event log's ``append(kind, obj)`` calls; ``ops(op)`` filters order records."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def append(self, kind: str, obj: Any) -> None:
+        with self._lock:
+            self.records.append((kind, obj))
+
+    def ops(self, op: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for k, r in self.records if k == "order" and r.get("op") == op]
 
 
 class FakeMetrics:
@@ -141,31 +172,6 @@ def make_event_log_config(**over: Any) -> EventLogCfg:
     return EventLogCfg(**over)
 
 
-_MARKET = dict(
-    condition_id=ConditionId("0x" + "ab" * 32), slug="btc-updown-15m-1767225600",
-    alias="btc-15m", question="Bitcoin Up or Down?",
-    token_ids=(TokenId("1001"), TokenId("1002")), outcomes=("Up", "Down"), version="v1",
-    neg_risk=False, tick_pips=100, min_size_micro=5_000_000, start_ms=1_767_225_600_000,
-    end_ms=1_767_226_500_000, accepting_orders=True, asset="btc", strategy="updown",
-)
-
-
-def make_market(**over: Any) -> Market:
-    return Market(**{**_MARKET, **over})  # type: ignore[arg-type]
-
-
-def make_markets_changed(markets: Sequence[Market], ts_recv_ns: int = 1) -> MarketsChanged:
-    cids = tuple(m.condition_id for m in markets)
-    return MarketsChanged(markets=tuple(markets), added=cids, removed=(), ts_recv_ns=ts_recv_ns)
-
-
-def market_n(i: int, **over: Any) -> Market:
-    """A distinct market number ``i`` (own condition id and tokens)."""
-    base = make_market(condition_id=ConditionId("0x" + f"{i:02x}" * 32),
-                       token_ids=(TokenId(str(1000 + 2 * i)), TokenId(str(1001 + 2 * i))))
-    return replace(base, **over) if over else base
-
-
 class FakeGamma:
     """``events_by_slug`` answers from ``events`` (slug → event dict); records each call.
 
@@ -212,3 +218,177 @@ def gamma_event(slug: str, start_s: int, interval_s: int, *, cid_byte: int = 0xa
     }
     return {"slug": slug, "title": slug, "startTime": iso(start_s),
             "endDate": iso(start_s + interval_s), "markets": [market]}
+
+
+NOT_CANCELED = "order can't be found - already canceled or matched"
+
+
+class InvalidHeartbeat(VenueError):
+    """Like ``venue.rest_errors.InvalidHeartbeat``: carries the expected id."""
+
+    def __init__(self, expected_id: str) -> None:
+        super().__init__("Invalid Heartbeat ID", status=400)
+        self.expected_id = expected_id
+
+
+def _decimal(micro: int, scale: int) -> str:
+    whole, frac = divmod(micro, scale)
+    return f"{whole}.{frac:0{len(str(scale)) - 1}d}".rstrip("0").rstrip(".")
+
+
+class FakeClobClient:
+    """Stands in for ``venue.rest.ClobClient`` in the OrderManager tests.
+
+    It keeps the orders it accepted (ids are the real EIP-712 hashes, recomputed from the body
+    with ``sim.verify.order_digest``), answers cancels, reads and heartbeats, and lets a test
+    script faults: ``post_errors`` (exceptions raised by the next ``post_orders`` calls, with
+    ``place_on_error`` saying whether the orders were placed anyway, as after a timeout),
+    ``reject`` (a per-order error message or None), ``cancel_errors``. Every call is recorded
+    in ``calls``. Thread-safe enough for one actor thread plus the test thread reading.
+    """
+
+    def __init__(self, *, versions: dict[str, tuple[str, bool]] | None = None) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, Any]] = []
+        self.open: dict[str, dict[str, Any]] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.versions = versions or {}
+        self.post_errors: list[BaseException] = []
+        self.place_on_error = False
+        self.reject: Callable[[dict[str, Any]], str | None] = lambda env: None
+        self.cancel_errors: list[BaseException] = []
+        self.tick_sizes: dict[str, int] = {}
+        self.hb_expected = ""
+        self.hb_counter = 0
+        self.last_send_ns = 0
+        self.posted_bodies: list[list[dict[str, Any]]] = []
+
+    # -- helpers for tests -----------------------------------------------------------------
+
+    def count(self, name: str) -> int:
+        with self._lock:
+            return sum(1 for c in self.calls if c[0] == name)
+
+    def add_open(self, order_id: str, *, token: str = "1001", market: str = "0x" + "ab" * 32,
+                 price: str = "0.5", size: str = "10", side: str = "BUY") -> None:
+        """An order resting at the venue that the bot did not send (or sent long ago)."""
+        doc = {"id": order_id, "status": "LIVE", "market": market, "asset_id": token,
+               "side": side, "price": price, "original_size": size, "size_matched": "0",
+               "owner": "key", "order_type": "GTC"}
+        with self._lock:
+            self.open[order_id] = doc
+            self.orders[order_id] = doc
+
+    def _place(self, env: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        order = env["order"]
+        version, neg = self.versions.get(str(order["tokenId"]), ("v1", False))
+        oid, _ = order_digest(order, version=version, neg_risk=neg)
+        maker, taker = int(order["makerAmount"]), int(order["takerAmount"])
+        usd, shares = (maker, taker) if order["side"] == "BUY" else (taker, maker)
+        doc = {"id": oid, "status": "LIVE", "market": "", "asset_id": str(order["tokenId"]),
+               "side": order["side"], "price": _decimal(usd * 10_000 // shares, 10_000),
+               "original_size": _decimal(shares, 1_000_000), "size_matched": "0",
+               "owner": env["owner"], "order_type": env["orderType"]}
+        return oid, doc
+
+    # -- the ClobClient interface ----------------------------------------------------------
+
+    def post_orders(self, body: bytes) -> list[dict[str, Any]]:
+        envs = orjson.loads(body)
+        with self._lock:
+            self.calls.append(("post_orders", len(envs)))
+            self.posted_bodies.append(envs)
+            self.last_send_ns = time.time_ns()
+            err = self.post_errors.pop(0) if self.post_errors else None
+            results = []
+            for env in envs:
+                oid, doc = self._place(env)
+                msg = self.reject(env) if err is None else None
+                if oid in self.orders:
+                    msg = f"order {oid} is invalid. Duplicated."
+                if err is not None and not self.place_on_error:
+                    continue
+                if msg:
+                    results.append({"success": False, "errorMsg": msg, "orderID": "",
+                                    "status": ""})
+                    continue
+                self.orders[oid] = doc
+                self.open[oid] = doc
+                results.append({"success": True, "errorMsg": "", "orderID": oid,
+                                "status": "live"})
+        if err is not None:
+            raise err
+        return results
+
+    def cancel_orders(self, ids: list[str]) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append(("cancel_orders", list(ids)))
+            if self.cancel_errors:
+                raise self.cancel_errors.pop(0)
+            return self._cancel(ids)
+
+    def begin_cancel_orders(self, ids: list[str]) -> tuple[dict[str, Any] | None,
+                                                            BaseException | None]:
+        """The venue acts on the cancel now; ``finish_cancel_orders`` hands over the reply."""
+        try:
+            return self.cancel_orders(ids), None
+        except VenueError as exc:
+            if not isinstance(exc, OutcomeUnknown) and exc.status == 0:
+                raise  # not sent: fails at once, as ClobClient.begin_cancel_orders does
+            return None, exc
+
+    def finish_cancel_orders(self, call: tuple[dict[str, Any] | None,
+                                               BaseException | None]) -> dict[str, Any]:
+        reply, err = call
+        with self._lock:
+            self.calls.append(("finish_cancel_orders", None))
+        if err is not None:
+            raise err
+        assert reply is not None
+        return reply
+
+    def _cancel(self, ids: list[str]) -> dict[str, Any]:
+        canceled, not_canceled = [], {}
+        for oid in ids:
+            doc = self.open.pop(oid, None)
+            if doc is None:
+                not_canceled[oid] = NOT_CANCELED
+            else:
+                doc["status"] = "CANCELED"
+                canceled.append(oid)
+        return {"canceled": canceled, "not_canceled": not_canceled}
+
+    def cancel_all(self) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append(("cancel_all", None))
+            return self._cancel(list(self.open))
+
+    def trades(self, market: str | None = None, after: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            self.calls.append(("trades", market))
+            return []
+
+    def open_orders(self, market: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            self.calls.append(("open_orders", market))
+            return [dict(d) for d in self.open.values()]
+
+    def get_order(self, order_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            self.calls.append(("get_order", order_id))
+            doc = self.orders.get(order_id)
+            return dict(doc) if doc else None
+
+    def get_tick_size(self, token_id: str) -> int:
+        with self._lock:
+            self.calls.append(("get_tick_size", token_id))
+            return self.tick_sizes.get(token_id, 100)
+
+    def heartbeat(self, heartbeat_id: str) -> str:
+        with self._lock:
+            self.calls.append(("heartbeat", heartbeat_id))
+            if heartbeat_id != self.hb_expected:
+                raise InvalidHeartbeat(self.hb_expected)
+            self.hb_counter += 1
+            self.hb_expected = f"hb-{self.hb_counter}"
+            return self.hb_expected

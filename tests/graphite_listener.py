@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,15 @@ class GraphiteListener:
 # -- dashboard targets ---------------------------------------------------------------------------
 
 _PATH_START = re.compile(r"(?<![\w.$'\"])stats\.")
+
+
+def dashboard_panels(dash: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Grafana dashboard's panels, those inside collapsed rows included, rows left out."""
+    out = []
+    for p in dash["panels"]:
+        out.append(p)
+        out.extend(p.get("panels", []))  # a collapsed row keeps its panels inside
+    return [p for p in out if p.get("type") != "row"]
 
 
 def series_paths(target: str) -> list[str]:

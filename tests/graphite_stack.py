@@ -26,6 +26,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
+from tests.loopback_http import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = ROOT / "scripts" / "install-graphite.sh"
 RUNNER = Path(__file__).resolve().with_name("graphite_run.py")
@@ -49,12 +51,6 @@ def install() -> str | None:
         raise RuntimeError(f"install-graphite.sh failed ({proc.returncode}):\n"
                            f"{proc.stdout}{proc.stderr}")
     return None
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 CARBON_CONF = """\

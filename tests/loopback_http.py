@@ -19,6 +19,13 @@ from typing import Any
 JOIN_S = 5.0
 
 
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 that nothing listens on now (``kind``: stream or datagram)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class ClosingHTTPServer(ThreadingHTTPServer):
     """Thread ownership: the open-request set is shared by the serving thread (adds), the
     handler threads (remove) and the closing thread (reads), under ``_open_lock``."""

@@ -9,7 +9,6 @@ off and driven by telling ``TimerTick``s.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,8 +27,8 @@ from messages import (
     TokenId,
 )
 from runtime.slot import LatestSlot
-from tests.fakes import Collector, FakeMetrics, make_markets_changed, market_n
-from tests.fakes_orders import FakeClob
+from tests.builders import make_markets_changed, market_n
+from tests.fakes import Clock, Collector, FakeClobClient, FakeLog, FakeMetrics
 from trading.params import OrderParams, RiskLimits
 from venue.orders import OrderSigner
 
@@ -40,31 +39,9 @@ CID = MARKET.condition_id
 UP, DOWN = MARKET.token_ids
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class FakeLog:
-    def __init__(self) -> None:
-        self.records: list[tuple[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def append(self, kind: str, obj: Any) -> None:
-        with self._lock:
-            self.records.append((kind, obj))
-
-    def ops(self, op: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for k, r in self.records if k == "order" and r.get("op") == op]
-
-
 class Env:
     def __init__(self) -> None:
-        self.client = FakeClob()
+        self.client = FakeClobClient()
         self.clock = Clock()
         self.sink = Collector()
         self.metrics = FakeMetrics()
@@ -86,7 +63,7 @@ class Env:
             recovered_sink=self.sink, timers=timers)
         self.slot.bind(lambda: self.ref.tell(SlotReady()))
         if markets:
-            self.tell(make_markets_changed([MARKET]))
+            self.tell(make_markets_changed(MARKET))
         return self
 
     @property

@@ -20,7 +20,7 @@ from runtime.metric_names import (
     graphite_path,
     parse_graphite_path,
 )
-from tests.graphite_listener import expand_braces, glob_regex, series_paths
+from tests.graphite_listener import dashboard_panels, expand_braces, glob_regex, series_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAFANA = ROOT / "conf" / "grafana"
@@ -32,16 +32,8 @@ def _dashboard() -> dict:
     return json.loads(DASHBOARD.read_text())
 
 
-def _panels(dash: dict) -> list[dict]:
-    out = []
-    for p in dash["panels"]:
-        out.append(p)
-        out.extend(p.get("panels", []))  # collapsed rows keep their panels inside
-    return [p for p in out if p.get("type") != "row"]
-
-
 def _targets(dash: dict) -> list[tuple[str, str]]:
-    return [(p["title"], t["target"]) for p in _panels(dash) for t in p.get("targets", [])]
+    return [(p["title"], t["target"]) for p in dashboard_panels(dash) for t in p.get("targets", [])]
 
 
 def test_every_dashboard_target_is_a_table_metric_of_the_right_kind():
@@ -176,8 +168,8 @@ def test_provisioning_points_at_the_dashboard_datasource():
     ds = yaml.safe_load((GRAFANA / "provisioning/datasources/graphite.yaml").read_text())
     (source,) = ds["datasources"]
     assert source["type"] == "graphite"
-    uids = {p["datasource"]["uid"] for p in _panels(_dashboard())}
-    uids |= {t["datasource"]["uid"] for p in _panels(_dashboard()) for t in p["targets"]}
+    uids = {p["datasource"]["uid"] for p in dashboard_panels(_dashboard())}
+    uids |= {t["datasource"]["uid"] for p in dashboard_panels(_dashboard()) for t in p["targets"]}
     assert uids == {source["uid"]}
     prov = yaml.safe_load((GRAFANA / "provisioning/dashboards/polymm.yaml").read_text())
     (provider,) = prov["providers"]

@@ -14,7 +14,9 @@ from actors.discovery import (
     wanted_slugs,
 )
 from messages import MarketsChanged
+from tests.builders import make_market, market_n
 from tests.fakes import (
+    Clock,
     Collector,
     FakeGamma,
     FakeMetrics,
@@ -22,8 +24,6 @@ from tests.fakes import (
     SlugCfg,
     gamma_event,
     make_discovery_config,
-    make_market,
-    market_n,
 )
 
 T0 = 1_767_225_600  # a multiple of 900
@@ -82,14 +82,6 @@ def test_build_markets_filters_unwanted_expired_and_broken():
 
 
 # -- the actor ----------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

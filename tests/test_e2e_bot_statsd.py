@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import terminate
 from tests.test_e2e_statsd import (  # noqa: F401  (statsd_daemon is a fixture)
     ROOT,
     Expect,
@@ -77,13 +78,8 @@ class BotSource:
         ]
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc is not None:
+            terminate(self.proc, 60)
         self.log.close()
 
 

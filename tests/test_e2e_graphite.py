@@ -27,11 +27,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,9 +40,10 @@ import pytest
 
 from runtime.metric_names import parse_graphite_path
 from sim.process import SimProcess
-from tests.e2e import series_override
-from tests.graphite_listener import series_paths
-from tests.graphite_stack import GraphiteStack, free_port, install, non_null
+from tests.e2e import series_override, terminate, wait_until
+from tests.graphite_listener import dashboard_panels, series_paths
+from tests.graphite_stack import GraphiteStack, install, non_null
+from tests.loopback_http import free_port
 from tests.test_e2e_statsd import SHIPPED_CONFIG, STATSD_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,42 +114,18 @@ def statsd_to_carbon(graphite: GraphiteStack,
                                                stdin=subprocess.DEVNULL), udp_port, log)
     try:
         # Its own numStats gauge, every flush: proves daemon → carbon → graphite-web first.
-        _poll(lambda: non_null(graphite.render("stats.statsd.numStats", "-5min")) > 0,
-              STARTUP_S, "the daemon's stats.statsd.numStats in graphite-web",
-              lambda: _dead(daemon, graphite))
+        wait_until(lambda: non_null(graphite.render("stats.statsd.numStats", "-5min")) > 0,
+                   STARTUP_S, "the daemon's stats.statsd.numStats in graphite-web", 0.5,
+                   dead=lambda: _dead(daemon, graphite))
         yield daemon
     finally:
-        daemon.proc.terminate()
-        try:
-            daemon.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            daemon.proc.kill()
-            daemon.proc.wait(10)
+        terminate(daemon.proc, 10)
 
 
 def _dead(daemon: StatsdDaemon, graphite: GraphiteStack) -> str:
     if daemon.proc.poll() is not None:
         return f"statsd exited ({daemon.proc.returncode}):\n{daemon.log_tail()}"
     return graphite.alive()
-
-
-def _poll(check: Callable[[], Any], timeout_s: float, what: str,
-          dead: Callable[[], str] = lambda: "", interval_s: float = 0.5,
-          explain: Callable[[], str] = lambda: "") -> Any:
-    """Poll ``check`` until truthy, failing fast when ``dead()`` names a process that exited;
-    ``explain()`` is added to the failure."""
-    deadline = time.monotonic() + timeout_s
-    pause = threading.Event()
-    while True:
-        value = check()
-        if value:
-            return value
-        problem = dead()
-        if problem:
-            pytest.fail(f"waiting for {what}: {problem}\n{explain()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout_s:g} s: {what}\n{explain()}")
-        pause.wait(interval_s)
 
 
 # -- the bot and the venue -----------------------------------------------------------------------
@@ -191,13 +166,7 @@ class Bot:
 
     def stop(self) -> int:
         """SIGTERM (the bot's own graceful shutdown), then SIGKILL to its session."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        terminate(self.proc, 60, group=True)
         self._log.close()
         return self.proc.returncode
 
@@ -242,17 +211,9 @@ class Target:
         return f"{self.dashboard} / {self.panel}: {self.resolved or self.raw}"
 
 
-def _panels(dash: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for p in dash["panels"]:
-        out.append(p)
-        out.extend(p.get("panels", []))  # a collapsed row keeps its panels inside
-    return [p for p in out if p.get("type") != "row"]
-
-
 def _targets(path: Path, dash: dict[str, Any]) -> list[Target]:
     out = []
-    for p in _panels(dash):
+    for p in dashboard_panels(dash):
         for t in p.get("targets", []):
             if t.get("hide"):
                 continue
@@ -333,10 +294,10 @@ def test_every_dashboard_panel_target_returns_data_from_graphite(graphite, stats
                     or ("" if sim.running() else "the simulated venue exited"))
 
         for path, dash in loaded:
-            values = _poll(lambda d=dash: template_values(d, graphite.find,
-                                                          {"mode": MODE, "instance": INSTANCE}),
-                           DATA_DEADLINE_S, f"{path.name}: template variables listing "
-                           f"{MODE}/{INSTANCE}", dead)
+            values = wait_until(lambda d=dash: template_values(
+                d, graphite.find, {"mode": MODE, "instance": INSTANCE}),
+                DATA_DEADLINE_S, f"{path.name}: template variables listing {MODE}/{INSTANCE}",
+                0.5, dead=dead)
             frm, until = _graphite_range(dash)
             for t in targets:
                 if t.dashboard == path.name:
@@ -357,8 +318,9 @@ def test_every_dashboard_panel_target_returns_data_from_graphite(graphite, stats
                     TRIGGERS[name](sim)
             return not any(not t.points for t in targets)
 
-        _poll(all_have_data, DATA_DEADLINE_S, "data for every panel target", dead, 1.0,
-              lambda: _explain(targets, graphite, statsd_to_carbon, running))
+        wait_until(all_have_data, DATA_DEADLINE_S, "data for every panel target", 1.0,
+                   dead=dead, explain=lambda: _explain(targets, graphite, statsd_to_carbon,
+                                                       running))
         # Every line the bot sent parsed: the daemon counted no bad line.
         bad = graphite.render("stats.counters.statsd.bad_lines_seen.count", "-1h")
         assert non_null(bad) and {v for s in bad for v, _ in s["datapoints"]

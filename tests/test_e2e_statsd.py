@@ -29,7 +29,9 @@ import pytest
 
 from polymm.config_schema import Config, StatsdConfig
 from runtime.metrics import Metrics, metrics_prefix
+from tests.e2e import terminate
 from tests.graphite_listener import GraphiteListener, Point, glob_regex, series_paths
+from tests.loopback_http import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STATSD_DIR = ROOT / ".statsd" / "node_modules" / "statsd"
@@ -131,12 +133,6 @@ class DirectSource:
 
 # -- the daemon ----------------------------------------------------------------------------------
 
-def _free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _install() -> None:
     # Idempotent: a no-op (one node call) when the pinned version is already in .statsd/.
     proc = subprocess.run(["bash", str(ROOT / "scripts" / "install-statsd.sh")],
@@ -170,9 +166,9 @@ class Daemon:
 def statsd_daemon(tmp_path: Path) -> Iterator[Daemon]:
     _install()
     listener = GraphiteListener().start()
-    udp_port = _free_port(socket.SOCK_DGRAM)
+    udp_port = free_port(socket.SOCK_DGRAM)
     overrides = {"port": udp_port, "address": "127.0.0.1",
-                 "mgmt_port": _free_port(socket.SOCK_STREAM), "mgmt_address": "127.0.0.1",
+                 "mgmt_port": free_port(), "mgmt_address": "127.0.0.1",
                  "graphiteHost": "127.0.0.1", "graphitePort": listener.port,
                  "flushInterval": 1000, "automaticConfigReload": False}
     # The daemon evals "config = " + file: the shipped config, with the test's ports on top.
@@ -190,12 +186,7 @@ def statsd_daemon(tmp_path: Path) -> Iterator[Daemon]:
             pytest.fail(f"statsd sent nothing to the listener:\n{daemon.log_tail()}")
         yield daemon
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        terminate(proc, 10)
         listener.stop()
 
 

@@ -26,7 +26,8 @@ from journal import (
 )
 from journal.measure import measure_write_rate
 from messages.errors import PolymmError
-from tests.fakes import make_event_log_config, make_market, make_markets_changed
+from tests.builders import make_market, make_markets_changed
+from tests.fakes import make_event_log_config
 
 
 def _value(tp, i):
@@ -79,7 +80,7 @@ def test_nested_messages_keep_their_types():
     assert type(back.markets[0]) is messages.MarketView
     assert type(back.markets[0].market) is messages.Market
     assert type(back.markets[0].market.token_ids) is tuple
-    mc = make_markets_changed([make_market()])
+    mc = make_markets_changed(make_market())
     assert decode(orjson.loads(orjson.dumps(encode(mc)))) == mc
 
 

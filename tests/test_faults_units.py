@@ -13,12 +13,12 @@ from typing import Any
 
 from messages import CancelAll, OrderEventType
 from messages.errors import VenueError
-from tests.fakes_orders import FakeClob
+from tests.fakes import FakeClobClient
 from tests.test_order_manager import TIMEOUT, Env, q
 from tests.test_order_tracker import order_event, tracker_with
 
 
-class SlowRefusals(FakeClob):
+class SlowRefusals(FakeClobClient):
     """Each ``post_orders`` takes ``delay_s`` of the injected clock before answering."""
 
     def __init__(self, clock: Any, delay_s: float) -> None:

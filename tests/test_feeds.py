@@ -13,24 +13,19 @@ from actors.market_feed import MarketFeed
 from actors.user_feed import UserFeed
 from actors.ws_feed import WsFeed
 from messages import BookSnapshot, FeedStatus, OrderEvent
-from tests.fakes import (
-    Collector,
-    FakeCreds,
-    FakeMetrics,
-    make_feed_config,
-    make_markets_changed,
-    market_n,
-)
+from tests.builders import make_markets_changed, market_n
+from tests.fakes import Collector, FakeCreds, FakeMetrics, make_feed_config
 from tests.wsserver import WsServer
 
 CID = "0x" + "ab" * 32
 
 
-def book_frame(token: str = "1000", cid: str = "0x" + "00" * 32) -> str:
+def book_frame(token: str = "1000", cid: str = "0x" + "00" * 32,
+               ts_ms: int = 1757908892351) -> str:
     return orjson.dumps({
         "event_type": "book", "asset_id": token, "market": cid,
         "bids": [{"price": ".48", "size": "30"}], "asks": [{"price": ".52", "size": "25"}],
-        "timestamp": "1757908892351", "hash": "0xabc"}).decode()
+        "timestamp": str(ts_ms), "hash": "0xabc"}).decode()
 
 
 def order_frame() -> str:
@@ -72,7 +67,7 @@ def start_market(server, sink, metrics=None, **cfg):
 
 def test_subscribe_frame_and_decoded_events_reach_the_sink(server, sink):
     ref = start_market(server, sink)
-    ref.tell(make_markets_changed([market_n(0), market_n(1)]))
+    ref.tell(make_markets_changed(market_n(0), market_n(1)))
     conn = server.wait_conn(0)
     (first,) = server.wait_frames(conn, 1)
     assert orjson.loads(first) == {"type": "market", "assets_ids": ["1000", "1001", "1002",
@@ -87,10 +82,10 @@ def test_subscribe_frame_and_decoded_events_reach_the_sink(server, sink):
 
 def test_live_subscription_changes_and_resync(server, sink):
     ref = start_market(server, sink)
-    ref.tell(make_markets_changed([market_n(0)]))
+    ref.tell(make_markets_changed(market_n(0)))
     conn = server.wait_conn(0)
     server.wait_frames(conn, 1)
-    ref.tell(make_markets_changed([market_n(1)]))
+    ref.tell(make_markets_changed(market_n(1)))
     frames = [orjson.loads(f) for f in server.wait_frames(conn, 3)]
     assert frames[1] == {"operation": "unsubscribe", "assets_ids": ["1000", "1001"]}
     assert frames[2] == {"operation": "subscribe", "assets_ids": ["1002", "1003"],
@@ -141,7 +136,7 @@ def test_a_failing_sink_does_not_stop_the_reader(server, sink):
 
 def test_reconnect_resubscribes_and_reports(server, sink, metrics):
     ref = start_market(server, sink, metrics)
-    ref.tell(make_markets_changed([market_n(0)]))
+    ref.tell(make_markets_changed(market_n(0)))
     first = server.wait_conn(0)
     server.wait_frames(first, 1)
     server.drop(first)
@@ -171,7 +166,7 @@ def test_silent_socket_is_detected_and_replaced():
     try:
         ref = MarketFeed.start(srv.url(), make_feed_config(liveness_timeout_s=0.2,
                                                            ping_interval_s=0.05), [sink])
-        ref.tell(make_markets_changed([market_n(0)]))
+        ref.tell(make_markets_changed(market_n(0)))
         srv.wait_conn(0)
         (down,) = sink.wait_of(FeedStatus, connected=False)
         assert down.reason == "silent"
@@ -207,7 +202,7 @@ def test_user_auth_frame_subscriptions_and_events(server, sink):
         "type": "user", "markets": [],
         "auth": {"apiKey": creds.api_key, "secret": creds.secret,
                  "passphrase": creds.passphrase}}
-    ref.tell(make_markets_changed([market_n(1)]))
+    ref.tell(make_markets_changed(market_n(1)))
     (_, sub) = server.wait_frames(conn, 2)
     assert orjson.loads(sub) == {"operation": "subscribe", "markets": ["0x" + "01" * 32]}
     server.send(conn, order_frame())
@@ -219,7 +214,7 @@ def test_user_reconnect_reauths_with_markets_and_reports_resync(server, sink):
     ref = start_user(server, sink)
     first = server.wait_conn(0)
     server.wait_frames(first, 1)
-    ref.tell(make_markets_changed([market_n(2)]))
+    ref.tell(make_markets_changed(market_n(2)))
     server.wait_frames(first, 2)
     server.drop(first)
     second = server.wait_conn(1)
@@ -266,7 +261,7 @@ def test_no_reconnect_once_the_bot_shuts_down(server, sink):
     ref = MarketFeed.start(server.url("/ws/market"), make_feed_config(reconnect_min_s=0.01,
                                                                       reconnect_max_s=0.02),
                            [sink], shutdown=shutting_down)
-    ref.tell(make_markets_changed([market_n(0)]))
+    ref.tell(make_markets_changed(market_n(0)))
     first = server.wait_conn(0)
     server.wait_frames(first, 1)
     shutting_down.set()

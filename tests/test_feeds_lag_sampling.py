@@ -15,7 +15,7 @@ from actors.market_feed import MarketFeed
 from actors.price_feed import PriceFeed
 from messages import BookSnapshot, PriceTick
 from tests.fakes import Collector, FakeCreds, FakeMetrics, make_feed_config
-from tests.test_feeds import stop_feeds
+from tests.test_feeds import book_frame, stop_feeds
 from tests.test_feeds_price import polybolt_reply
 from tests.wsserver import WsServer
 
@@ -32,13 +32,6 @@ def server():
     yield srv
     stop_feeds()
     srv.stop()
-
-
-def book_frame(token: str, ts_ms: int) -> str:
-    return orjson.dumps({
-        "event_type": "book", "asset_id": token, "market": "0x" + "00" * 32,
-        "bids": [{"price": ".48", "size": "30"}], "asks": [{"price": ".52", "size": "25"}],
-        "timestamp": str(ts_ms), "hash": "0xabc"}).decode()
 
 
 def price_frame(ts_ms: int) -> str:
@@ -63,7 +56,7 @@ def test_market_lag_is_receive_minus_venue_time_in_ms(server):
     ref = MarketFeed.start(server.url("/ws/market"), make_feed_config(), [sink],
                            metrics=metrics)
     conn = server.wait_conn(0)
-    server.send(conn, book_frame("1000", now_ms() - LATE_MS))
+    server.send(conn, book_frame("1000", ts_ms=now_ms() - LATE_MS))
     sink.wait_of(BookSnapshot)
     _check_lag(ref.proxy().stats().get(timeout=5)["lag_ms"], metrics, "market")
 
@@ -87,7 +80,7 @@ def test_raw_frames_are_logged_one_in_n(server, caplog, n):
     conn = server.wait_conn(0)
     frames = 3 * n
     for k in range(frames):
-        server.send(conn, book_frame(f"{7000 + k}", now_ms()))
+        server.send(conn, book_frame(f"{7000 + k}", ts_ms=now_ms()))
     sink.wait_of(BookSnapshot, frames)  # each frame is logged (or not) before it is decoded
     raw = [r.getMessage() for r in caplog.records if r.name == "polymm.raw.market"]
     logged = [k for k in range(frames) if any(f'"asset_id":"{7000 + k}"' in m for m in raw)]

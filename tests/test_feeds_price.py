@@ -11,7 +11,8 @@ from actors.price_feed import PriceFeed, polybolt_close_policy, rtds_subscriptio
 from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
 from messages import FeedStatus, PriceSource, PriceTick
 from messages.errors import ConfigError
-from tests.fakes import Collector, FakeCreds, make_feed_config, make_markets_changed, market_n
+from tests.builders import make_markets_changed, market_n
+from tests.fakes import Collector, FakeCreds, make_feed_config
 from tests.test_feeds import stop_feeds
 from tests.wsserver import WsServer
 
@@ -79,11 +80,11 @@ def test_polybolt_assets_follow_markets(server, sink):
     ref = start_polybolt(server, sink)
     conn = server.wait_conn(0)
     server.wait_frames(conn, 2)
-    ref.tell(make_markets_changed([market_n(0, asset="eth")]))
+    ref.tell(make_markets_changed(market_n(0, asset="eth")))
     sub = orjson.loads(server.wait_frames(conn, 3)[2])
     assert sub["op"] == "subscribe"
     assert [s["filter"]["symbol"] for s in sub["subscriptions"]] == ["ethusd", "ethusd"]
-    ref.tell(make_markets_changed([market_n(0, asset="btc")]))
+    ref.tell(make_markets_changed(market_n(0, asset="btc")))
     unsub = orjson.loads(server.wait_frames(conn, 4)[3])
     assert unsub["op"] == "unsubscribe"
     assert {s["filter"]["symbol"] for s in unsub["subscriptions"]} == {"ethusd"}

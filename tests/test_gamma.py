@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -16,7 +15,7 @@ import pytest
 
 from messages import Market
 from messages.errors import PolymmError, VenueError
-from tests.loopback_http import ClosingHTTPServer
+from tests.loopback_http import ClosingHTTPServer, free_port
 from venue import gamma as gamma_module
 from venue.gamma import (
     GammaClient,
@@ -333,10 +332,7 @@ def test_an_error_reply_kept_by_the_caller_does_not_hold_its_connection(
 
 
 def test_connection_refused_is_a_venue_error() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    client = GammaClient(f"http://127.0.0.1:{port}", timeout_s=1)
+    client = GammaClient(f"http://127.0.0.1:{free_port()}", timeout_s=1)
     try:
         with pytest.raises(VenueError, match="ConnectionError"):
             client.event("x")

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from journal import read_journal
 from sim.process import SimProcess
+from tests.e2e import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -22,17 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def _open_orders(sim: SimProcess) -> int:
     return sum(int(v.get("count", 0)) for v in sim.state().get("open_orders", {}).values())
-
-
-def _poll(pred, timeout: float, what: str) -> None:
-    """Poll the venue (a separate process) until ``pred()`` holds; no blind sleeps."""
-    deadline = time.monotonic() + timeout
-    done = threading.Event()
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        done.wait(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigusr2_cancels_all_and_stops_quoting(tmp_path):
@@ -46,9 +34,10 @@ def test_sigusr2_cancels_all_and_stops_quoting(tmp_path):
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
-            _poll(lambda: _open_orders(sim) > 0, 30, "the bot to quote")
+            wait_until(lambda: _open_orders(sim) > 0, 30, "the bot to quote", 0.2)
             proc.send_signal(signal.SIGUSR2)
-            _poll(lambda: _open_orders(sim) == 0, 15, "the kill switch to cancel everything")
+            wait_until(lambda: _open_orders(sim) == 0, 15, "the kill switch to cancel everything",
+                       0.2)
             _out, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:

@@ -17,8 +17,8 @@ from actors.order_manager import OrderManager
 from messages import DesiredQuote, DesiredQuotes, GateReason, MarketDecision, Side, SlotReady
 from runtime.slot import LatestSlot
 from sim.process import SimProcess
-from tests.fakes import make_markets_changed
-from tests.om_env import FakeLog
+from tests.builders import make_markets_changed
+from tests.fakes import Clock, FakeLog
 from tests.test_sim_support import next_market
 from trading.params import OrderParams, RiskLimits
 from venue.gamma import GammaClient, parse_market
@@ -32,16 +32,6 @@ OUTAGES = {
     "unknown_outcome": {"rest": {"server_error_rate": 1.0}},
     "refused": {"rest": {"post_only_mode_rate": 1.0, "post_only_retry_after_s": 1}},
 }
-
-
-class Clock:
-    """The OrderManager's monotonic clock, moved by the test past any back-off."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @dataclass
@@ -105,7 +95,7 @@ def bot(sim: SimProcess) -> Iterator[Bot]:
     slot.bind(lambda: ref.tell(SlotReady()))
     b = Bot(sim=sim, ref=ref, slot=slot, clock=clock, log=log, market=market)
     try:
-        ref.tell(make_markets_changed([market]))
+        ref.tell(make_markets_changed(market))
         b.stats()
         yield b
     finally:

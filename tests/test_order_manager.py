@@ -32,8 +32,9 @@ from messages import (
 )
 from messages.errors import OutcomeUnknown, VenueError
 from runtime.metric_names import BY_NAME
-from tests.fakes import make_markets_changed, market_n
-from tests.om_env import CID, DOWN, TIMEOUT, UP, Clock, Env, q
+from tests.builders import make_markets_changed, market_n
+from tests.fakes import Clock
+from tests.om_env import CID, DOWN, TIMEOUT, UP, Env, q
 from tests.om_env import env as env  # the fixture
 from trading.order_replay import check_record
 from trading.params import OrderParams, RiskLimits
@@ -217,7 +218,7 @@ def test_removed_market_orders_are_canceled(env):
     env.start()
     env.desire([q(4500)])
     other = market_n(2)
-    stats = env.tell(dataclasses.replace(make_markets_changed([other]), removed=(CID,)))
+    stats = env.tell(dataclasses.replace(make_markets_changed(other), removed=(CID,)))
     assert stats["open_orders"] == 0 and env.client.open == {}
 
 

@@ -10,7 +10,8 @@ import requests
 import websocket
 
 from sim.process import SimProcess
-from tests.test_sim_support import KEY_E, Client, Socket, current_market, start_sim, wait_until
+from tests.e2e import wait_until
+from tests.test_sim_support import KEY_E, Client, Socket, current_market, start_sim
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -109,7 +110,8 @@ def test_socket_freeze_fault_keeps_pongs_but_stops_data(sim):
         before = _faults(sim).get("socket_freeze", 0)
         sim.set_faults({"sockets": {"channels": ["market"], "freeze_per_min": 6000,
                                     "freeze_s": 30}})
-        wait_until(lambda: _faults(sim).get("socket_freeze", 0) > before)
+        wait_until(lambda: _faults(sim).get("socket_freeze", 0) > before, 10,
+                   "the venue counts the socket freeze")
         sim.set_faults("none")
         sock.send("PING")
         sock.wait_for(lambda e: e == "PONG")  # frames written before the freeze come first

@@ -17,7 +17,6 @@ from coincurve import PrivateKey
 
 from messages.ids import Side
 from sim.process import SimProcess
-from tests.e2e import wait_until as e2e_wait_until
 from venue.auth import ApiCreds, l1_headers, l2_headers
 from venue.orders import (
     BUY,
@@ -167,8 +166,3 @@ class Socket:
 
     def close(self) -> None:
         self.ws.close()
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10, interval: float = 0.05) -> Any:
-    """Poll ``check`` until it returns something truthy (bounded): ``tests.e2e.wait_until``."""
-    return e2e_wait_until(check, timeout, "condition met", interval)

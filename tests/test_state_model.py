@@ -29,7 +29,7 @@ from tests.builders import (
     make_tick_change,
     make_timer,
     make_trade,
-    market_pair,
+    market_n,
 )
 from trading.state import StateModel
 
@@ -85,15 +85,15 @@ def test_snapshot_contents_after_a_sequence():
 
 
 def test_seq_increments_and_unchanged_views_are_reused():
-    m = model(make_market(), market_pair(2, asset="eth"))
+    m = model(make_market(), market_n(2, asset="eth"))
     s1 = snap(m)
     s2 = snap(m)
     assert (s1.seq, s2.seq) == (1, 2)
     assert s2.markets is s1.markets and s2.refs is s1.refs
     # A book change in market 2 rebuilds only its view.
-    tok2 = market_pair(2).token_ids[0]
+    tok2 = market_n(2).token_ids[0]
     assert m.apply(make_change(make_level(token_id=tok2, price_pips=5000),
-                               condition_id=market_pair(2).condition_id))
+                               condition_id=market_n(2).condition_id))
     s3 = snap(m)
     assert s3.markets[0] is s1.markets[0]
     assert s3.markets[1] is not s1.markets[1] and s3.markets[1].up_bid_pips == 5000
@@ -107,7 +107,7 @@ def test_seq_increments_and_unchanged_views_are_reused():
 
 
 def test_removed_markets_are_dropped_and_kept_ones_keep_state():
-    a, b = market_pair(1), market_pair(2)
+    a, b = market_n(1), market_n(2)
     m = model(a, b)
     m.apply(make_trade(condition_id=b.condition_id,
                        maker_fills=(make_maker_fill(token_id=b.token_ids[0]),)))
@@ -124,10 +124,10 @@ def test_removed_markets_are_dropped_and_kept_ones_keep_state():
 
 
 def test_market_order_follows_discovery_and_metadata_changes_rebuild():
-    a, b = market_pair(1), market_pair(2)
+    a, b = market_n(1), market_n(2)
     m = model(a, b)
     s1 = snap(m)
-    b2 = market_pair(2, accepting_orders=False)
+    b2 = market_n(2, accepting_orders=False)
     m.apply(make_markets_changed(b2, a))
     s2 = snap(m)
     assert [v.market for v in s2.markets] == [b2, a]
