@@ -2,11 +2,12 @@
 
 Why not websocket-client's ``recv_data``: it reads every frame with two or three ``recv``
 calls (header, extended length, payload) and builds several objects per frame, ~65 µs of the
-market feed's reader thread per small frame on the 2-core machine (issue 7's profile); at a
-few thousand frames per second that is a large share of the interpreter every other thread
-waits for. ``FrameReader`` reads whatever the socket has (up to ``chunk`` bytes per call),
-parses the frames out of that buffer, and returns one message per call; under load one
-``recv`` brings many frames. websocket-client still does the handshake and every send.
+market feed's reader thread per small frame on a 2-core machine (``bin/polymm bench
+--profile`` shows where it goes); at a few thousand frames per second that is a large share of
+the interpreter every other thread waits for. ``FrameReader`` reads whatever the socket has
+(up to ``chunk`` bytes per call), parses the frames out of that buffer, and returns one message
+per call; under load one ``recv`` brings many frames. websocket-client still does the
+handshake and every send.
 
 Rules kept (the parts of §5 a client reading a server's frames needs): no extension is
 negotiated, so RSV bits are an error; server frames must not be masked (§5.1); control frames
