@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from actors.order_output import OrderOutput
 from messages import OrderHash, RejectReason
 from messages.errors import OutcomeUnknown, VenueError
 from trading.diff import batches
@@ -39,8 +40,7 @@ class OrderCancels:
     _strays: set[OrderHash]
     # Provided by ``OrderFlow`` and ``OrderShutdown``.
     _cancel_window_open: Callable[[float | None], bool]
-    _record: Callable[[dict[str, Any]], None]
-    _timing: Callable[..., None]
+    out: OrderOutput
     _refused: Callable[[str, VenueError, float], RejectReason]
     _on_transition: Callable[[Transition], None]
     _now_ms: Callable[[], int]
@@ -87,7 +87,7 @@ class OrderCancels:
         except VenueError as exc:
             return self._cancel_error(exc, batch, now_s)
         finally:
-            self._timing("orders.order_submit_latency_ms",
+            self.out.timing_ms("orders.order_submit_latency_ms",
                          (time.perf_counter_ns() - t0) / 1e6, "cancel")
         self.backoff.ok(CANCEL)
         self._apply_cancel_reply(reply, batch)
@@ -103,8 +103,8 @@ class OrderCancels:
 
     def _cancel_sending(self, batch: Sequence[str], now_ms: int) -> None:
         self.tracker.cancel_sent(batch, now_ms)
-        self._record({"op": "cancel", "ids": list(batch)})
-        self._timing("orders.batch_size", len(batch), "cancel")
+        self.out.record({"op": "cancel", "ids": list(batch)})
+        self.out.timing_ms("orders.batch_size", len(batch), "cancel")
 
     def _cancel_error(self, exc: VenueError, batch: Sequence[str], now_s: float) -> bool:
         """A cancel request failed; True when the next batch may still go. An unknown outcome
@@ -119,7 +119,7 @@ class OrderCancels:
     def _apply_cancel_reply(self, reply: Any, batch: Sequence[str] = ()) -> None:
         canceled = list((reply or {}).get("canceled") or [])
         not_canceled = dict((reply or {}).get("not_canceled") or {})
-        self._record({"op": "canceled", "ids": canceled, "not_canceled": not_canceled})
+        self.out.record({"op": "canceled", "ids": canceled, "not_canceled": not_canceled})
         for tr in self.tracker.cancel_reply(canceled, not_canceled, self._now_ms()):
             self._on_transition(tr)
         done = {str(i).lower() for i in canceled} | {str(i).lower() for i in not_canceled}
@@ -127,3 +127,10 @@ class OrderCancels:
         gone = self._strays & done
         self._strays -= gone
         self.tracker.forget_strays(gone)
+
+    def _new_strays(self, ids: Sequence[str]) -> None:
+        if ids:
+            self.out.incr("orders.unknown_orders", len(ids))
+            logger.warning("order manager: %d orders at the venue we did not send; canceling",
+                           len(ids))
+            self._strays.update(OrderHash(i.lower()) for i in ids)

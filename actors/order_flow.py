@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from actors.order_cancels import OrderCancels
-from actors.order_venue import MarketInfo, blocked_ops, classify
+from actors.order_output import OrderOutput
+from actors.order_venue import MarketInfo, refuse
 from messages import (
     ConditionId,
     DesiredQuote,
@@ -36,6 +37,7 @@ from trading.diff import DiffResult, batches, crosses, diff_orders
 from trading.order_replay import diff_record, risk_record
 from trading.order_tracker import IN_FLIGHT, OPEN, OrderState, OrderTracker, Transition
 from trading.params import OrderParams, RiskLimits
+from trading.pricing import SIZE_STEP_MICRO
 from trading.rate_budget import POST, Backoff, TokenBucket
 from trading.risk import Exposure, KillSwitchMonitor, check_posts
 from venue.orders import Order, limit_order_amounts_int, order_body
@@ -43,7 +45,6 @@ from venue.post_results import PostVerdict, decode_post_results
 
 logger = logging.getLogger("actors.order_manager")
 
-SIZE_STEP_MICRO = 10_000  # the venue takes sizes in whole hundredths of a share
 TICK_REFRESH_MIN_S = 5.0
 Quote = tuple[TokenId, Side, int, int]
 # Refusals that say nothing about the quote itself: it may be sent again once allowed. Any
@@ -62,6 +63,7 @@ class OrderFlow(OrderCancels):
 
     # State owned by the OrderManager (set in its ``__init__``).
     tracker: OrderTracker
+    out: OrderOutput
     backoff: Backoff
     _params: OrderParams
     _limits: RiskLimits
@@ -71,14 +73,10 @@ class OrderFlow(OrderCancels):
     _maker: str
     _sig_type: int
     _signer_addr: str
-    _log: Any
-    _metrics: Any
-    _sinks: list[Callable[[Any], None]]
     _clock: Callable[[], float]
     _wall_ms: Callable[[], int]
     acks: AckWatch
     _order_bucket: TokenBucket
-    _cancel_bucket: TokenBucket
     _cancel_batch: int
     _kill: KillSwitchMonitor
     _markets: dict[TokenId, MarketInfo]
@@ -95,7 +93,6 @@ class OrderFlow(OrderCancels):
     _rejects: Counter[str]
     # Provided by ``OrderShutdown`` (actors/order_shutdown.py).
     _cancel_all: Callable[[str], bool]
-    _cancel_window_open: Callable[[float | None], bool]
 
     # -- the pass --------------------------------------------------------------------------
 
@@ -158,16 +155,16 @@ class OrderFlow(OrderCancels):
         min_sizes = {i.condition_id: i.min_size_micro for i in self._markets.values()}
         risk = check_posts(posts, exposure, per_market, self._limits, min_sizes)
         # The pUSD at risk that this check held against risk.max_notional_usd.
-        self._gauge("risk.notional_usd", exposure.notional_micro / 1e6)
-        if self._log is not None:
-            self._record(risk_record(posts, positions, cost, live, in_flight, per_market,
+        self.out.gauge("risk.notional_usd", exposure.notional_micro / 1e6)
+        if self.out.log is not None:
+            self.out.record(risk_record(posts, positions, cost, live, in_flight, per_market,
                                      min_sizes, risk))
         if behind:
             if risk.dropped:
-                self._incr("orders.replace_waits", len(risk.dropped))
+                self.out.incr("orders.replace_waits", len(risk.dropped))
         else:
             for q, why in risk.dropped:
-                self._incr("risk.trims", dim=why)
+                self.out.incr("risk.trims", dim=why)
                 self._reject_local(q, RejectReason.RISK, why)
         self._send_posts(risk.accepted, now_s)
 
@@ -184,9 +181,9 @@ class OrderFlow(OrderCancels):
         live, pending, in_flight = t.live_orders(), t.pending_cancels(), t.in_flight_posts()
         result = diff_orders(quotes, live, pending, in_flight, self._params, managed, self._ticks,
                              post_behind_cancels=post_behind)
-        self._timing("orders.diff_ms", (time.perf_counter_ns() - t0) / 1e6)
-        if self._log is not None and (result.cancels or result.posts):
-            self._record(diff_record(d.seq if d is not None else -1, quotes, live, pending,
+        self.out.timing_ms("orders.diff_ms", (time.perf_counter_ns() - t0) / 1e6)
+        if self.out.log is not None and (result.cancels or result.posts):
+            self.out.record(diff_record(d.seq if d is not None else -1, quotes, live, pending,
                                      in_flight, managed, self._ticks, result,
                                      post_behind=post_behind))
         return result
@@ -206,12 +203,12 @@ class OrderFlow(OrderCancels):
                 continue
             if trace.enabled and cause_ns:
                 trace.mark(trace.SIGN, cause_ns)
-            self._timing("orders.sign_ms", (time.perf_counter_ns() - t0) / 1e6 / len(signed))
-            self._record({"op": "post", "seq": self._desired.seq if self._desired else -1,
+            self.out.timing_ms("orders.sign_ms", (time.perf_counter_ns() - t0) / 1e6 / len(signed))
+            self.out.record({"op": "post", "seq": self._desired.seq if self._desired else -1,
                           "orders": [{"id": h, "token": q.token_id, "side": q.side.value,
                                       "price_pips": q.price_pips, "size_micro": q.size_micro}
                                      for h, q, _ in signed]})
-            self._timing("orders.batch_size", len(signed), "post")
+            self.out.timing_ms("orders.batch_size", len(signed), "post")
             body = b"[" + b",".join(b for _, _, b in signed) + b"]"
             t0 = time.perf_counter_ns()
             try:
@@ -224,7 +221,7 @@ class OrderFlow(OrderCancels):
                     for h, _, _ in signed:
                         self.tracker.post_unknown(h, now_ms)
                         self._kill.record_result(RejectReason.TIMEOUT, now_ms)
-                    self._record({"op": "post_unknown", "ids": [h for h, _, _ in signed]})
+                    self.out.record({"op": "post_unknown", "ids": [h for h, _, _ in signed]})
                 else:
                     reason = self._refused(POST, exc, now_s)
                     for h, q, _ in signed:
@@ -236,11 +233,11 @@ class OrderFlow(OrderCancels):
                 self._halt_if_tripped()
                 return
             finally:
-                self._timing("orders.order_submit_latency_ms",
+                self.out.timing_ms("orders.order_submit_latency_ms",
                              (time.perf_counter_ns() - t0) / 1e6, "post")
                 sent_ns = getattr(self._client, "last_send_ns", 0)
                 if cause_ns and sent_ns:
-                    self._timing("orders.tick_to_order_ms", (sent_ns - cause_ns) / 1e6)
+                    self.out.timing_ms("orders.tick_to_order_ms", (sent_ns - cause_ns) / 1e6)
                     if trace.enabled:
                         trace.mark(trace.SEND, cause_ns, sent_ns)
                         trace.mark(trace.REPLY, cause_ns,
@@ -317,7 +314,7 @@ class OrderFlow(OrderCancels):
                     self._reject(h, q, reason, out.message)
                 if reason is RejectReason.TICK:
                     self._refresh_tick(q.token_id)
-        self._record({"op": "post_result", "results": records})
+        self.out.record({"op": "post_result", "results": records})
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -325,19 +322,19 @@ class OrderFlow(OrderCancels):
         o, now_ns = tr.order, time.time_ns()
         if tr.old in IN_FLIGHT and tr.new not in IN_FLIGHT:
             if tr.old is OrderState.UNKNOWN:
-                self._incr("orders.unknown_resolved")
+                self.out.incr("orders.unknown_resolved")
                 logger.info("order manager: order %s resolved: %s", o.order_id[:12],
                             tr.new.value)
             if tr.new in OPEN or tr.new is OrderState.FILLED:
                 self._posted += 1
-                self._incr("orders.posted")
+                self.out.incr("orders.posted")
                 self._emit(OrderPlaced(order_id=o.order_id, condition_id=o.condition_id,
                                        token_id=o.token_id, side=o.side,
                                        price_pips=o.price_pips, size_micro=o.size_micro,
                                        status=tr.reason or "live", ts_recv_ns=now_ns))
         if tr.new is OrderState.CANCELED:
             self._canceled += 1
-            self._incr("orders.canceled")
+            self.out.incr("orders.canceled")
             self._emit(OrderCanceled(order_id=o.order_id, condition_id=o.condition_id,
                                      reason=tr.reason, ts_recv_ns=now_ns))
 
@@ -355,7 +352,7 @@ class OrderFlow(OrderCancels):
         if reason not in _TRANSIENT:
             self._suppressed.add(qkey(q))
         self._rejects[reason.value] += 1
-        self._incr("orders.rejects", dim=reason.value)
+        self.out.incr("orders.rejects", dim=reason.value)
         logger.debug("order manager: %s %s@%d rejected (%s): %s", q.side.value, q.token_id[:8],
                      q.price_pips, reason.value, msg)
         self._emit(OrderRejected(order_id=OrderHash(h), condition_id=q.condition_id,
@@ -363,26 +360,8 @@ class OrderFlow(OrderCancels):
                                  ts_recv_ns=time.time_ns()))
 
     def _refused(self, op: str, exc: VenueError, now_s: float) -> RejectReason:
-        """A whole request was refused: classify it and back off where the venue says so.
-
-        The wait counts from now, when the refusal arrived, not from ``now_s`` (the start of
-        the pass): a slow reply would otherwise eat into the venue's ``Retry-After``.
-        """
-        now_s = max(now_s, self._clock())
-        ops: tuple[str, ...]
-        if exc.status == 0:
-            # Never reached the venue (connect failure): transient; retry after a back-off.
-            reason, ops = RejectReason.SERVER, (op,)
-        else:
-            reason = classify(exc.status, exc.message)
-            ops = blocked_ops(op, exc.status, reason, exc.message)
-        if ops:
-            wait = self.backoff.block(ops, now_s, exc.retry_after_s)
-            logger.warning("order manager: %s refused (%s, %s); backing off %s for %.1f s",
-                           op, exc.status, reason.value, "+".join(ops), wait)
-        else:
-            logger.warning("order manager: %s refused: %s", op, exc)
-        return reason
+        """A whole request was refused: ``order_venue.refuse``, from when the refusal came."""
+        return refuse(self.backoff, op, exc, max(now_s, self._clock()))
 
     def _refresh_tick(self, token: TokenId) -> None:
         """A tick rejection: the State's tick may be stale; fetch the authoritative one
@@ -406,15 +385,8 @@ class OrderFlow(OrderCancels):
         if self._halted is None:
             logger.error("order manager: halting quoting: %s", reason)
         self._halted = reason
-        self._gauge("risk.kill_switch", 1)
+        self.out.gauge("risk.kill_switch", 1)
         self._cancel_all(reason)
-
-    def _new_strays(self, ids: Sequence[str]) -> None:
-        if ids:
-            self._incr("orders.unknown_orders", len(ids))
-            logger.warning("order manager: %d orders at the venue we did not send; canceling",
-                           len(ids))
-            self._strays.update(OrderHash(i.lower()) for i in ids)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -424,23 +396,4 @@ class OrderFlow(OrderCancels):
     def _emit(self, event: Any) -> None:
         if type(event) is OrderPlaced and event.status == "live":
             self.acks.placed(event.order_id, self._clock())
-        if self._log is not None:
-            self._log.append("out", event)
-        for sink in self._sinks:
-            sink(event)
-
-    def _record(self, rec: dict[str, Any]) -> None:
-        if self._log is not None:
-            self._log.append("order", rec)
-
-    def _incr(self, name: str, n: int = 1, dim: str = "") -> None:
-        if self._metrics is not None:
-            self._metrics.incr(name, n, dim=dim)
-
-    def _timing(self, name: str, ms: float, dim: str = "") -> None:
-        if self._metrics is not None:
-            self._metrics.timing_ms(name, ms, dim=dim)
-
-    def _gauge(self, name: str, value: float, dim: str = "") -> None:
-        if self._metrics is not None:
-            self._metrics.gauge(name, value, dim=dim)
+        self.out.emit(event)

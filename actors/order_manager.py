@@ -20,6 +20,7 @@ from typing import Any
 import pykka
 
 from actors.order_flow import Quote
+from actors.order_output import OrderOutput
 from actors.order_shutdown import OrderShutdown
 from actors.order_venue import (
     MarketInfo,
@@ -104,9 +105,7 @@ class OrderManager(OrderShutdown, Actor):
         # A deposit wallet (type 3) signs as itself (protocol §6.2).
         self._signer_addr = maker if signature_type == 3 else signer.address
         self._slot = desired_slot
-        self._log = event_log
-        self._metrics = metrics
-        self._sinks = list(sinks)
+        self.out = OrderOutput(log=event_log, metrics=metrics, sinks=sinks)
         self._user_feed_stale = user_feed_stale
         self._recovered_sink = recovered_sink
         self.acks = AckWatch(params.user_ack_timeout_s)
@@ -226,7 +225,7 @@ class OrderManager(OrderShutdown, Actor):
             trace.mark(trace.ORDER_WAIT, desired.cause_recv_ns)
         self._suppressed.clear()
         self._ticks = desired_ticks(desired, self._markets)
-        self._record({"op": "desired", "seq": desired.seq, "quotes": len(desired.quotes)})
+        self.out.record({"op": "desired", "seq": desired.seq, "quotes": len(desired.quotes)})
         self.run_pass()
 
     def on_markets_changed(self, msg: MarketsChanged) -> None:
@@ -262,7 +261,7 @@ class OrderManager(OrderShutdown, Actor):
         fills += [(f, TradeStatus.FAILED) for f in change.undone]
         for f, status in fills:
             if status is not TradeStatus.FAILED:
-                self._incr("orders.fills")
+                self.out.incr("orders.fills")
             self._emit(OrderFilled(order_id=f.order_id, trade_id=f.trade_id,
                                    condition_id=f.condition_id, token_id=f.token_id,
                                    side=f.side, price_pips=f.price_pips,
@@ -313,7 +312,7 @@ class OrderManager(OrderShutdown, Actor):
             logger.warning("order manager: quoting resumed (%s)", msg.reason)
             self._halted = None
             self._kill.reset()
-            self._gauge("risk.kill_switch", 0)
+            self.out.gauge("risk.kill_switch", 0)
             self.run_pass()
 
     def on_timer(self, msg: TimerTick) -> None:
@@ -340,10 +339,10 @@ class OrderManager(OrderShutdown, Actor):
             except VenueError as exc2:
                 self._hb_id = expected_heartbeat_id(exc2) or expected or self._hb_id
                 self._heartbeat_errors += 1
-                self._incr("orders.heartbeat_errors")
+                self.out.incr("orders.heartbeat_errors")
                 logger.warning("order manager: heartbeat failed: %s", exc2)
                 return
-        self._timing("orders.heartbeat_ms", (time.perf_counter_ns() - t0) / 1e6)
+        self.out.timing_ms("orders.heartbeat_ms", (time.perf_counter_ns() - t0) / 1e6)
 
     def on_housekeeping(self) -> None:
         """Look up unresolved orders, refresh gauges, and run a pass (budgets and back-off may
@@ -358,9 +357,9 @@ class OrderManager(OrderShutdown, Actor):
         now_ms = int(now_s * 1000)
         self._look_up(self.tracker.due_checks(now_ms), now_ms)
         counts = self.tracker.counts()
-        self._gauge("orders.open", sum(counts[s.value] for s in OPEN))
-        self._gauge("orders.rate_budget_remaining", self._order_bucket.remaining(now_s), "order")
-        self._gauge("orders.rate_budget_remaining", self._cancel_bucket.remaining(now_s),
+        self.out.gauge("orders.open", sum(counts[s.value] for s in OPEN))
+        self.out.gauge("orders.rate_budget_remaining", self._order_bucket.remaining(now_s), "order")
+        self.out.gauge("orders.rate_budget_remaining", self._cancel_bucket.remaining(now_s),
                     "cancel")
         self.run_pass()
 

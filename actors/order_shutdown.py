@@ -121,7 +121,7 @@ class OrderShutdown(OrderFlow):
         reply) is retried for up to ``SHUTDOWN_CANCEL_BUDGET_S``, waiting the venue's
         ``Retry-After`` (else a doubling back-off) between tries: the last cancel-all must not
         be lost to one unlucky reply, nor hammer a venue that asked us to wait."""
-        self._record({"op": "cancel_all", "reason": reason})
+        self.out.record({"op": "cancel_all", "reason": reason})
         shutting = self._shut_down
         deadline = self._clock() + SHUTDOWN_CANCEL_BUDGET_S
         pause = 0.25

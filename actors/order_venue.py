@@ -14,7 +14,7 @@ from typing import Any
 from messages import ConditionId, DesiredQuotes, OrderHash, RejectReason, Side, TokenId
 from messages.errors import OutcomeUnknown, VenueError
 from trading.order_tracker import RemoteOrder
-from trading.rate_budget import CANCEL, POST
+from trading.rate_budget import CANCEL, POST, Backoff
 from venue.numbers import parse_micro, parse_pips
 from venue.rest_errors import classify_reject
 
@@ -61,6 +61,28 @@ def blocked_ops(op: str, status: int, reason: RejectReason, message: str) -> tup
             return (POST,)
         return (POST, CANCEL)
     return ()
+
+
+def refuse(backoff: Backoff, op: str, exc: VenueError, now_s: float) -> RejectReason:
+    """A whole request was refused: classify it and back off where the venue says so.
+
+    ``now_s`` is when the refusal arrived, not the start of the pass: a slow reply must not eat
+    into the venue's ``Retry-After``. A request that never reached the venue (status 0, a
+    connect failure) is transient and backs off that operation.
+    """
+    ops: tuple[str, ...]
+    if exc.status == 0:
+        reason, ops = RejectReason.SERVER, (op,)
+    else:
+        reason = classify(exc.status, exc.message)
+        ops = blocked_ops(op, exc.status, reason, exc.message)
+    if ops:
+        wait = backoff.block(ops, now_s, exc.retry_after_s)
+        logger.warning("order manager: %s refused (%s, %s); backing off %s for %.1f s",
+                       op, exc.status, reason.value, "+".join(ops), wait)
+    else:
+        logger.warning("order manager: %s refused: %s", op, exc)
+    return reason
 
 
 def transient_refusal(exc: VenueError) -> bool:

@@ -5,7 +5,8 @@ The floors (design §2): ``messages`` and ``runtime`` (1), ``journal`` and ``ven
 process of its own: it may use the vocabulary, the runtime and the venue's wire code, never the
 bot, and only the roof (which starts it) imports it. Imports inside functions count too.
 ``bin/``, ``bench/`` and ``tests/`` stand beside the roof and are not checked. Strict floors
-also rule out any import cycle between packages.
+also rule out any import cycle between packages. And no module of the product is over 400
+lines (the house's limit: split by concern).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOOR = {"messages": 1, "runtime": 1, "journal": 2, "venue": 2, "trading": 3, "actors": 4,
          "polymm": 5}
 SIM_MAY_IMPORT = {"messages", "runtime", "venue"}
+PRODUCT = (*FLOOR, "sim")
+MAX_LINES = 400
 
 
 def imported_packages(source: str) -> set[str]:
@@ -77,3 +80,22 @@ def test_the_check_finds_a_broken_floor(tmp_path: Path, pkg: str, line: str,
     (tmp_path / "polymm" / "ok.py").write_text("from actors.state import State\n")
     found = violations(tmp_path)
     assert len(found) == 1 and expected in found[0], found
+
+
+def long_modules(root: Path) -> list[str]:
+    """``path: n lines`` for every product module longer than ``MAX_LINES``."""
+    return [f"{f.relative_to(root)}: {n} lines"
+            for pkg in PRODUCT for f in sorted((root / pkg).rglob("*.py"))
+            if (n := len(f.read_text().splitlines())) > MAX_LINES]
+
+
+def test_no_module_over_400_lines() -> None:
+    assert long_modules(ROOT) == []
+
+
+def test_the_line_check_names_a_long_module(tmp_path: Path) -> None:
+    for pkg in PRODUCT:
+        (tmp_path / pkg).mkdir()
+    (tmp_path / "trading" / "ok.py").write_text("x = 1\n" * MAX_LINES)
+    (tmp_path / "actors" / "big.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    assert long_modules(tmp_path) == [f"actors/big.py: {MAX_LINES + 1} lines"]
