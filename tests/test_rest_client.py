@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from messages import RejectReason
 from messages.errors import OrderRejected, OutcomeUnknown, PolymmError, VenueError
 from tests.rest_fake import ADDRESS, CREDS, PRIVATE_KEY, SECRET, FakeClob, Reply, Seen
 from tests.rest_fake import fake as fake  # the fixture
 from venue.auth import ApiCreds
+from venue.keepalive import KeepAliveAdapter, TimedResponse, new_session
 from venue.rest import ClobClient
+from venue.rest_call import prepared
 from venue.rest_errors import (
     InvalidHeartbeat,
     PostOnlyMode,
@@ -29,7 +32,6 @@ from venue.rest_errors import (
     TooEarly,
     Unauthorized,
 )
-from venue.rest_transport import Transport
 
 
 @pytest.fixture
@@ -295,6 +297,17 @@ def test_session_shares_the_connection_and_stores_no_cookies(fake: FakeClob,
     assert "Cookie" not in fake.seen[1].headers
 
 
+def test_requests_go_through_the_session(fake: FakeClob, client: ClobClient) -> None:
+    fake.on("GET", "/time", body=1)
+    assert client.server_time() == 1
+    # With nothing mounted, a call that went around the Session would still reach the venue.
+    client.session.adapters.clear()
+    with pytest.raises(VenueError, match="not sent: InvalidSchema") as info:
+        client.server_time()
+    assert type(info.value) is VenueError
+    assert len(fake.seen) == 1
+
+
 def test_cancel_can_be_in_flight_while_a_post_goes_on_the_other_connection(
         fake: FakeClob, client: ClobClient) -> None:
     posted = threading.Event()
@@ -336,7 +349,7 @@ def test_cancel_that_cannot_be_written_frees_its_connection() -> None:
             with pytest.raises(VenueError, match="not sent") as err:
                 c.begin_cancel_orders(["0xa"])
             assert not isinstance(err.value, OutcomeUnknown)
-        assert not c.cancel_transport._lock.locked()
+        assert not c.cancel_adapter._lock.locked()
         with pytest.raises(PolymmError, match="1 to 1000"):
             c.begin_cancel_orders([])
     finally:
@@ -389,16 +402,23 @@ def test_request_bytes_and_a_chunked_reply() -> None:
     chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                b"3\r\n[{\"\r\n4\r\na\":1\r\n2\r\n}]\r\n0\r\n\r\n")
     srv = _RawServer([chunked, b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"])
-    t = Transport(f"http://127.0.0.1:{srv.port}/v1", connect_timeout_s=1, timeout_s=2)
+    base = f"http://127.0.0.1:{srv.port}/v1"
+    session = new_session(KeepAliveAdapter(base, connect_timeout_s=1, timeout_s=2))
     try:
-        reply = t.exchange("POST", "/orders", {"X-Key": "k"}, b'["x"]')
-        assert (reply.status, reply.data) == (200, b'[{"a":1}]')
-        assert 0 < reply.sent_ns <= reply.recv_ns
+        reply = session.send(prepared("POST", base + "/orders", {"X-Key": "k"}, b'["x"]'))
+        assert (reply.status_code, reply.content) == (200, b'[{"a":1}]')
+        assert isinstance(reply, TimedResponse) and 0 < reply.sent_ns <= reply.recv_ns
         with pytest.raises(ValueError, match="illegal header"):
-            t.exchange("GET", "/x", {"X-Bad": "a\r\nInjected: 1"}, None)
-        assert t.exchange("DELETE", "/cancel-all", {}, None).status == 204  # a fresh socket
+            session.send(prepared("GET", base + "/x", {"X-Bad": "a\r\nInjected: 1"}, None))
+        with pytest.raises(ValueError, match="illegal request target"):
+            session.send(prepared("GET", base + "/x HTTP/1.1\r\nInjected: 1\r\n\r\nGET /y",
+                                  {}, None))
+        # A fresh socket after the failed request; the Session adds no header of its own.
+        assert session.send(prepared("DELETE", base + "/cancel-all", {}, None)).status_code == 204
+        with pytest.raises(requests.exceptions.InvalidSchema):
+            session.get("http://127.0.0.2:1/")  # no stock urllib3 adapter to fall back on
     finally:
-        t.close()
+        session.close()
     srv.thread.join(5)
     post, delete = srv.requests
     assert post == (b"POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Key: k\r\n"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from messages.errors import VenueError
+from venue.keepalive import KeepAliveAdapter
 from venue.rest import ClobClient
-from venue.rest_transport import Transport
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -70,9 +70,9 @@ def test_https_round_trips_on_one_connection(tls_server: tuple[str, Path]) -> No
                         ssl_context=ssl.create_default_context(cafile=str(cert)))
     try:
         assert client.server_time() == 1_780_000_000
-        first = client.transport._conn.sock
+        first = client.adapter._conn.sock
         assert client.server_time() == 1_780_000_000
-        assert client.transport._conn.sock is first  # kept alive
+        assert client.adapter._conn.sock is first  # kept alive
         assert 0 < client.last_send_ns <= client.last_recv_ns
     finally:
         client.close()
@@ -90,10 +90,10 @@ def test_untrusted_certificate_fails_before_sending(tls_server: tuple[str, Path]
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
 
 
-def test_default_https_transport_verifies_with_requests_ca_bundle() -> None:
-    t = Transport("https://clob.polymarket.com", connect_timeout_s=1, timeout_s=2)
+def test_default_https_adapter_verifies_with_requests_ca_bundle() -> None:
+    t = KeepAliveAdapter("https://clob.polymarket.com", connect_timeout_s=1, timeout_s=2)
     conn: Any = t._conn
     assert conn.ssl_context.verify_mode == ssl.CERT_REQUIRED and conn.ssl_context.check_hostname
     assert conn.port == 443 and conn.host_header == b"clob.polymarket.com"
-    assert t.origin == "https://clob.polymarket.com" and t.prefix == ""
+    assert t.origin == "https://clob.polymarket.com"
     t.close()

@@ -1,7 +1,7 @@
 """Gamma, Polymarket's public market-metadata API: a small client and the pure conversions.
 
-``GammaClient`` fetches events by slug over its own keep-alive ``requests.Session`` (it is not
-on the order path, so the session is used as it comes, minus environment look-ups). The pure
+``GammaClient`` fetches events by slug over its own keep-alive ``requests.Session``, the one
+HTTP stack of the bot (``venue.keepalive``: no environment look-ups, no cookies kept). The pure
 functions name the rolling up/down windows (``btc-updown-15m-1780000200``) and turn one Gamma
 market object into a ``messages.Market`` (protocol §4.3): numbers into pips / micro-units /
 bps / 1e-8 USD, ISO dates into epoch milliseconds. Bad data raises ``VenueError`` naming the
@@ -24,6 +24,7 @@ import requests
 
 from messages import ConditionId, Market, TokenId
 from messages.errors import PolymmError, VenueError
+from venue.keepalive import KeepAliveAdapter, new_session
 from venue.numbers import parse_e8_num, parse_micro_num, parse_pips_num
 
 __all__ = ["GammaClient", "interval_label", "interval_seconds", "parse_market", "window_slug",
@@ -276,8 +277,8 @@ class GammaClient:
             raise PolymmError(f"gamma: not an http(s) URL: {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy / netrc look-ups per request
+        self.session = new_session(KeepAliveAdapter(self.base_url, connect_timeout_s=timeout_s,
+                                                    timeout_s=timeout_s))
         self.session.headers.update({"Accept": "application/json", "User-Agent": "polymm"})
 
     def close(self) -> None:

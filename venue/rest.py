@@ -1,25 +1,26 @@
 """The CLOB REST client (protocol §5): orders, cancels, queries, heartbeats, API keys.
 
-One ``ClobClient`` per actor that talks REST (the OrderManager), over one keep-alive
-``requests.Session`` whose transport (``venue.rest_transport.Transport``) drives a single
-``http.client`` connection: no environment (proxy/netrc) look-ups, no hooks, no cookies stored,
-headers pre-built, bodies sent as the exact bytes that were signed (never re-serialized).
-``DELETE /orders`` has a second keep-alive connection of its own, and can be split in two
-(``begin_cancel_orders`` writes it, ``finish_cancel_orders`` reads the reply), so a cancel can be
-in flight while its replacement is posted.
+One ``ClobClient`` per actor that talks REST (the OrderManager). Every request goes through the
+client's ``requests.Session`` (``venue.keepalive.new_session``), whose only adapter is a
+``KeepAliveAdapter`` holding one keep-alive connection: no environment (proxy/netrc) look-ups,
+no hooks, no cookies stored, bodies sent as the exact bytes that were signed (never
+re-serialized). ``DELETE /orders`` has a second keep-alive adapter of its own, driven through
+its ``begin``/``finish`` (``begin_cancel_orders`` writes the cancel, ``finish_cancel_orders``
+reads the reply), so a cancel can be in flight while its replacement is posted: ``Session.send``
+writes and reads in one call and cannot express that split.
 
 Errors (``venue.rest_errors``): a non-2xx reply raises a ``VenueError`` subclass with the
 venue's status, message and ``retry_after_s``. A request that may have reached the venue
 without a reply (timeout, reset after sending) raises ``OutcomeUnknown``; a failure before
-anything was written (connection refused, connect timeout) raises a plain ``VenueError`` — the
-transport's ``sent_ns`` stamp tells the two apart. Nothing is retried here: retry policy belongs
-to the caller, which knows whether a request is idempotent.
+anything was written (connection refused, connect timeout) raises a plain ``VenueError``
+(``venue.rest_call.no_reply``). Nothing is retried here: retry policy belongs to the caller,
+which knows whether a request is idempotent.
 
-Timing: ``last_send_ns`` is ``time.time_ns()`` just before the request's first ``sendall`` on a
+Timing: ``last_send_ns`` is ``time.time_ns()`` just before the request's ``sendall`` on a
 connected socket; ``last_recv_ns`` right after the reply body was read.
 
 Thread ownership: the owning actor's thread. Calls from another thread are serialised by the
-transport's lock (the supervisor's last-resort cancel-all uses that). Secrets never appear in
+adapter's lock (the supervisor's last-resort cancel-all uses that). Secrets never appear in
 exceptions or logs: error texts carry routes and venue messages, never headers.
 """
 
@@ -28,20 +29,18 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from email.message import Message
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 import requests
-from requests.cookies import RequestsCookieJar
 
 from messages import RejectReason
-from messages.errors import OutcomeUnknown, PolymmError, VenueError
+from messages.errors import PolymmError, VenueError
 from venue.auth import ApiCreds, l1_headers, l2_headers
+from venue.keepalive import KeepAliveAdapter, TimedResponse, new_session
 from venue.numbers import parse_pips_num
+from venue.rest_call import Call, RateLimitInfo, no_reply, prepared, rate_limit_of
 from venue.rest_errors import (
     InvalidHeartbeat,
     PostOnlyMode,
@@ -52,7 +51,6 @@ from venue.rest_errors import (
     classify_reject,
     error_from_response,
 )
-from venue.rest_transport import Pending, RawReply, Transport, TransportError
 
 __all__ = ["ClobClient", "InvalidHeartbeat", "PostOnlyMode", "RateLimitInfo", "RateLimited",
            "ServiceUnavailable", "TooEarly", "Unauthorized", "classify_reject"]
@@ -63,53 +61,15 @@ MAX_BATCH = 15
 MAX_CANCEL_IDS = 1000  # docs say 3,000; the 2026-06-15 changelog lowered it to 1,000
 _MAX_PAGES = 1000
 _USER_AGENT = "polymm/0.1"
+_NO_PROXIES: dict[str, str] = {}  # spares Session.send a proxy look-up per request
 
 
 def _unix_s() -> int:
     return int(time.time())
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitInfo:
-    """The ``Poly-RateLimit-*`` headers of the latest reply that had any (§5.6)."""
-
-    remaining: int | None
-    reset_s: int | None
-    tier: str
-    warning: bool
-    ts_recv_ns: int
-
-
-def _int_or_none(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(float(text))
-    except ValueError:
-        return None
-
-
-def _no_reply(method: str, route: str, exc: TransportError) -> VenueError:
-    reason = RejectReason.TIMEOUT if exc.timeout else RejectReason.OTHER
-    if exc.sent:
-        return OutcomeUnknown(f"{method} {route}: {exc}; the venue may have acted on it",
-                              code=reason.value)
-    return VenueError(f"{method} {route}: not sent: {exc}", code=reason.value)
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """A request written and not yet answered (``ClobClient.begin_cancel_orders``); hand it
-    to ``finish_cancel_orders`` exactly once."""
-
-    transport: Transport
-    pending: Pending
-    method: str
-    route: str
-
-
 class ClobClient:
-    """Polymarket CLOB REST over one keep-alive connection.
+    """Polymarket CLOB REST over one keep-alive connection (plus one for cancels).
 
     Args:
         base_url: ``https://clob.polymarket.com`` or the simulated venue's URL.
@@ -133,19 +93,12 @@ class ClobClient:
         self.creds = creds
         self.chain_id = chain_id
         self._clock = clock
-        self.transport = Transport(self.base_url, connect_timeout_s=connect_timeout_s,
-                                   timeout_s=timeout_s, ssl_context=ssl_context)
-        # Cancels have a connection of their own, so a cancel can be in flight while the
-        # replacement is posted (``begin_cancel_orders``).
-        self.cancel_transport = Transport(self.base_url, connect_timeout_s=connect_timeout_s,
-                                          timeout_s=timeout_s, ssl_context=ssl_context)
-        session = requests.Session()
-        session.trust_env = False  # no proxy / netrc / CA-bundle environment look-ups
-        session.cookies = RequestsCookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        session.hooks = {"response": []}
-        session.headers.clear()
-        session.mount(self.transport.origin + "/", self.transport)
-        self.session = session
+        self.adapter = KeepAliveAdapter(self.base_url, connect_timeout_s=connect_timeout_s,
+                                        timeout_s=timeout_s, ssl_context=ssl_context)
+        self.cancel_adapter = KeepAliveAdapter(self.base_url,
+                                               connect_timeout_s=connect_timeout_s,
+                                               timeout_s=timeout_s, ssl_context=ssl_context)
+        self.session = new_session(self.adapter)
         self._plain = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
         self._json = {**self._plain, "Content-Type": "application/json"}
         self.last_send_ns = 0
@@ -154,7 +107,7 @@ class ClobClient:
 
     def close(self) -> None:
         self.session.close()
-        self.cancel_transport.close()
+        self.cancel_adapter.close()
 
     def __enter__(self) -> ClobClient:
         return self
@@ -167,14 +120,17 @@ class ClobClient:
     def _call(self, method: str, route: str, *, query: Mapping[str, str] | None = None,
               body: bytes | None = None, auth: bool = True,
               extra: Mapping[str, str] | None = None, order_route: bool = False,
-              none_on_404: bool = False) -> RawReply | None:
-        call = self._begin(self.transport, method, route, query=query, body=body, auth=auth,
-                           extra=extra)
-        return self._finish(call, order_route=order_route, none_on_404=none_on_404)
+              none_on_404: bool = False) -> TimedResponse | None:
+        request = self._request(method, route, query=query, body=body, auth=auth, extra=extra)
+        try:
+            reply = self.session.send(request, allow_redirects=False, proxies=_NO_PROXIES)
+        except requests.RequestException as exc:
+            raise no_reply(method, route, exc) from exc
+        return self._outcome(reply, order_route=order_route, none_on_404=none_on_404)
 
-    def _begin(self, transport: Transport, method: str, route: str, *,
-               query: Mapping[str, str] | None = None, body: bytes | None = None,
-               auth: bool = True, extra: Mapping[str, str] | None = None) -> Call:
+    def _request(self, method: str, route: str, *, query: Mapping[str, str] | None,
+                 body: bytes | None, auth: bool,
+                 extra: Mapping[str, str] | None) -> requests.PreparedRequest:
         target = f"{route}?{urlencode(query)}" if query else route
         headers = dict(self._json if body is not None else self._plain)
         if auth:
@@ -186,50 +142,55 @@ class ClobClient:
                                       body))
         if extra:
             headers.update(extra)
-        try:
-            pending = transport.begin(method, target, headers, body)
-        except TransportError as exc:
-            raise _no_reply(method, route, exc) from exc
-        return Call(transport, pending, method, route)
+        return prepared(method, self.base_url + target, headers, body)
 
-    def _finish(self, call: Call, *, order_route: bool = False,
-                none_on_404: bool = False) -> RawReply | None:
+    def _begin(self, adapter: KeepAliveAdapter, method: str, route: str, *,
+               body: bytes | None = None) -> Call:
+        request = self._request(method, route, query=None, body=body, auth=True, extra=None)
         try:
-            reply = call.transport.finish(call.pending)
-        except TransportError as exc:
-            raise _no_reply(call.method, call.route, exc) from exc
+            pending = adapter.begin(request)
+        except requests.RequestException as exc:
+            raise no_reply(method, route, exc) from exc
+        return Call(adapter, pending, method, route)
+
+    def _finish(self, call: Call) -> TimedResponse | None:
+        try:
+            reply = call.adapter.finish(call.pending)
+        except requests.RequestException as exc:
+            raise no_reply(call.method, call.route, exc) from exc
+        return self._outcome(reply)
+
+    def _outcome(self, reply: requests.Response, *, order_route: bool = False,
+                 none_on_404: bool = False) -> TimedResponse | None:
+        """``reply`` if 2xx (stamps and rate-limit headers noted), None for an allowed 404,
+        else the venue's error raised."""
+        if not isinstance(reply, TimedResponse):  # only KeepAliveAdapter is mounted
+            raise PolymmError(f"ClobClient: reply from another adapter ({type(reply)})")
         self.last_send_ns = reply.sent_ns
         self.last_recv_ns = reply.recv_ns
-        self._note_rate_limit(reply.headers, reply.recv_ns)
-        if 200 <= reply.status < 300:
+        rl = rate_limit_of(reply.headers, reply.recv_ns)
+        if rl is not None:
+            self.rate_limit = rl
+        status = reply.status_code
+        if 200 <= status < 300:
             return reply
-        if none_on_404 and reply.status == 404:
+        if none_on_404 and status == 404:
             return None
-        raise error_from_response(reply.status, reply.data, reply.headers.get("Retry-After"),
+        raise error_from_response(status, reply.content, reply.headers.get("Retry-After"),
                                   now_s=self._clock(), order_route=order_route,
                                   reason_phrase=reply.reason)
 
-    def _note_rate_limit(self, headers: Message, recv_ns: int) -> None:
-        remaining = headers.get("Poly-RateLimit-Remaining")
-        reset = headers.get("Poly-RateLimit-Reset")
-        tier = headers.get("Poly-RateLimit-Tier")
-        warning = headers.get("Poly-RateLimit-Warning")
-        if remaining is None and reset is None and tier is None and warning is None:
-            return
-        self.rate_limit = RateLimitInfo(
-            remaining=_int_or_none(remaining), reset_s=_int_or_none(reset), tier=tier or "",
-            warning=(warning or "").strip().lower() == "true", ts_recv_ns=recv_ns)
-
     @staticmethod
-    def _decode(reply: RawReply | None, route: str) -> Any:
+    def _decode(reply: TimedResponse | None, route: str) -> Any:
         if reply is None:
             return None
+        data = reply.content
         try:
-            return orjson.loads(reply.data) if reply.data else None
+            return orjson.loads(data) if data else None
         except orjson.JSONDecodeError:
-            raise VenueError(f"{route}: reply is not JSON", status=reply.status) from None
+            raise VenueError(f"{route}: reply is not JSON", status=reply.status_code) from None
 
-    def _dict(self, reply: RawReply | None, route: str) -> dict[str, Any]:
+    def _dict(self, reply: TimedResponse | None, route: str) -> dict[str, Any]:
         obj = self._decode(reply, route)
         if not isinstance(obj, dict):
             raise VenueError(f"{route}: expected a JSON object, got {type(obj).__name__}")
@@ -295,7 +256,7 @@ class ClobClient:
             raise PolymmError(f"cancel_orders: {len(ids)} ids, 1 to {MAX_CANCEL_IDS} "
                               "per request")
         body = orjson.dumps(list(ids))
-        return self._begin(self.cancel_transport, "DELETE", "/orders", body=body)
+        return self._begin(self.cancel_adapter, "DELETE", "/orders", body=body)
 
     def finish_cancel_orders(self, call: Call) -> dict[str, Any]:
         """The reply of a ``begin_cancel_orders``: ``{"canceled": [...], "not_canceled":
