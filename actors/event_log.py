@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from journal.writer import JournalSink, JournalWriter
 from messages.errors import ConfigError, PolymmError
 from runtime.actor import Actor
+from trading.params import rng
 
 __all__ = ["EventLog", "JournalSink", "JournalWriter", "journal_dir_errors"]
 
@@ -34,6 +36,20 @@ def journal_dir_errors(path: str | os.PathLike[str]) -> list[str]:
     return []
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventLogConfig:
+    """Section ``event_log``: the EventLog's construction data, with the one set of defaults
+    (the config loader validates the ranges; ``EventLog.__init__`` re-checks what a caller
+    that builds one directly could get wrong)."""
+
+    enabled: bool = True
+    dir: str = "var/events"
+    batch_size: int = field(default=512, metadata=rng(1, 1_000_000))
+    flush_interval_ms: int = field(default=200, metadata=rng(1, 60_000))
+    rotate_bytes: int = field(default=256 * 1024 * 1024, metadata=rng(1024 * 1024))
+    fsync: bool = False
+
+
 class EventLog(Actor):
     """The journal of canonical events.
 
@@ -51,13 +67,12 @@ class EventLog(Actor):
     raises :class:`PolymmError` naming the directory.
     """
 
-    def __init__(self, config: Any, *, metrics: Any = None, start_record: Any = None) -> None:
+    def __init__(self, config: EventLogConfig, *, metrics: Any = None,
+                 start_record: Any = None) -> None:
         super().__init__()
         errors = []
-        batch = int(getattr(config, "batch_size", 1024))
-        flush_ms = float(getattr(config, "flush_interval_ms", 200))
-        rotate = int(getattr(config, "rotate_bytes", 256 << 20))
-        directory = str(getattr(config, "dir", "") or "")
+        batch, flush_ms = config.batch_size, config.flush_interval_ms
+        rotate, directory = config.rotate_bytes, config.dir
         if batch < 1:
             errors.append(f"event_log.batch_size: expected >= 1, got {batch}")
         if flush_ms <= 0:
@@ -72,7 +87,7 @@ class EventLog(Actor):
             raise ConfigError(errors)
         self._writer = JournalWriter(directory, batch_size=batch,
                                      flush_interval_s=flush_ms / 1000.0, rotate_bytes=rotate,
-                                     fsync=bool(getattr(config, "fsync", False)),
+                                     fsync=config.fsync,
                                      metrics=metrics)
         self._default_sink = JournalSink(self._writer)
         if start_record is not None:

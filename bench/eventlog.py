@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 import pykka
 
-from actors.event_log import EventLog, JournalWriter
+from actors.event_log import EventLog, EventLogConfig, JournalWriter
 from actors.quoter import Quoter
 from actors.state import State
 from bench import feedgen
@@ -42,7 +42,7 @@ from messages import (
     Side,
     SlotReady,
 )
-from polymm.config_schema import EventLogConfig, RuntimeConfig
+from polymm.config_schema import RuntimeConfig
 from runtime.slot import LatestSlot
 from trading.params import QuoteParams, RiskLimits
 from trading.state import StateModel

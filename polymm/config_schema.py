@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from actors.event_log import EventLogConfig
 from trading.params import OrderParams, QuoteParams, RiskLimits, rng
 
 MASK = "********"
@@ -184,18 +185,6 @@ class PriceFeedConfig(FeedConfig):
     ping_interval_s: float = field(default=5.0, metadata=rng(0.5, 300))
     provider: str = field(default="polybolt", metadata=rng(choices=("polybolt", "rtds")))
     twap_window_seconds: int = field(default=60, metadata=rng(1, 3600))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventLogConfig:
-    """Section ``event_log``: the batched JSONL journal written on its own thread."""
-
-    enabled: bool = True
-    dir: str = "var/events"
-    batch_size: int = field(default=512, metadata=rng(1, 1_000_000))
-    flush_interval_ms: int = field(default=200, metadata=rng(1, 60_000))
-    rotate_bytes: int = field(default=256 * 1024 * 1024, metadata=rng(1024 * 1024))
-    fsync: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

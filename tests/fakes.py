@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from actors.event_log import EventLogConfig
 from messages.errors import OutcomeUnknown, VenueError
 from sim.verify import order_digest
 
@@ -158,18 +159,10 @@ def make_discovery_config(**over: Any) -> DiscoveryCfg:
     return DiscoveryCfg(**over)
 
 
-@dataclass(frozen=True)
-class EventLogCfg:
-    enabled: bool = True
-    dir: str = ""
-    batch_size: int = 256
-    flush_interval_ms: int = 50
-    rotate_bytes: int = 64 * 1024 * 1024
-    fsync: bool = False
-
-
-def make_event_log_config(**over: Any) -> EventLogCfg:
-    return EventLogCfg(**over)
+def make_event_log_config(**over: Any) -> EventLogConfig:
+    """The real section, with test defaults (small batches, a short flush interval)."""
+    return EventLogConfig(**{"dir": "", "batch_size": 256, "flush_interval_ms": 50,
+                             "rotate_bytes": 64 * 1024 * 1024, **over})
 
 
 class FakeGamma:
