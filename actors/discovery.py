@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from actors.ws_support import LogLimiter
@@ -17,13 +17,12 @@ from messages import ConditionId, Market, MarketsChanged, TimerTick
 from messages.errors import ConfigError
 from runtime.actor import Actor
 from runtime.ticker import Ticker
-from venue.gamma import interval_seconds, parse_market, window_slug, window_start
+from venue.gamma import interval_seconds, window_slug, window_start
+from venue.gamma_events import Target, build_markets
 
 logger = logging.getLogger(__name__)
 
 Sink = Callable[[object], None]
-Target = tuple[str, str, str]
-"""What a wanted slug becomes: ``(alias, asset, strategy)``."""
 
 
 def wanted_slugs(series: Sequence[Any], slugs: Sequence[Any], now_s: float) -> dict[str, Target]:
@@ -40,42 +39,6 @@ def wanted_slugs(series: Sequence[Any], slugs: Sequence[Any], now_s: float) -> d
     for c in slugs:
         out.setdefault(c.slug, (c.alias, "", c.strategy))
     return out
-
-
-def build_markets(events: Sequence[Mapping[str, Any]], wanted: Mapping[str, Target],
-                  now_ms: int,
-                  on_error: Callable[[str, Exception], None] | None = None) -> tuple[Market, ...]:
-    """The tradable markets of Gamma's ``events``: wanted, parseable, not yet ended.
-
-    Ordered by (alias, window start, condition id) so equal sets compare equal. A market that
-    fails to parse is reported through ``on_error`` and skipped.
-    """
-    found: dict[str, Market] = {}
-    for ev in events:
-        slug = ev.get("slug")
-        target = wanted.get(slug) if isinstance(slug, str) else None
-        ms = ev.get("markets") or []
-        if not isinstance(ms, list):
-            continue
-        for i, m in enumerate(ms):
-            mt = target
-            if mt is None and isinstance(m, Mapping):
-                mslug = m.get("slug")
-                mt = wanted.get(mslug) if isinstance(mslug, str) else None
-            if mt is None:
-                continue
-            alias, asset, strategy = mt
-            if len(ms) > 1 and not asset:
-                alias = f"{alias}-{i}"
-            try:
-                market = parse_market(m, event=ev, alias=alias, asset=asset, strategy=strategy)
-            except Exception as exc:
-                if on_error is not None:
-                    on_error(str(slug), exc)
-                continue
-            if market.end_ms > now_ms:
-                found[market.condition_id] = market
-    return tuple(sorted(found.values(), key=lambda m: (m.alias, m.start_ms, m.condition_id)))
 
 
 def drop_expired(markets: tuple[Market, ...], now_ms: int) -> tuple[Market, ...]:

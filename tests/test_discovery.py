@@ -8,7 +8,6 @@ import pytest
 
 from actors.discovery import (
     Discovery,
-    build_markets,
     diff_markets,
     next_poll_at,
     wanted_slugs,
@@ -25,6 +24,7 @@ from tests.fakes import (
     gamma_event,
     make_discovery_config,
 )
+from venue.gamma_events import build_markets
 
 T0 = 1_767_225_600  # a multiple of 900
 
