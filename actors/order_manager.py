@@ -26,7 +26,6 @@ from actors.order_venue import (
     MarketInfo,
     desired_ticks,
     expected_heartbeat_id,
-    remote_orders,
 )
 from messages import (
     CancelAll,
@@ -55,6 +54,7 @@ from trading.params import OrderParams, RiskLimits
 from trading.rate_budget import Backoff, TokenBucket
 from trading.risk import KillSwitchMonitor
 from venue.orders import exchange_for
+from venue.remote_orders import remote_orders
 
 logger = logging.getLogger(__name__)
 

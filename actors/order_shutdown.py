@@ -16,10 +16,11 @@ from typing import Any
 
 from actors.order_cancels import SHUTDOWN_CANCEL_BUDGET_S
 from actors.order_flow import OrderFlow
-from actors.order_venue import remote_orders, transient_refusal
+from actors.order_venue import transient_refusal
 from messages.errors import VenueError
 from trading.order_tracker import OPEN, OrderState
 from trading.rate_budget import CANCEL
+from venue.remote_orders import remote_orders
 
 logger = logging.getLogger("actors.order_manager")
 

@@ -7,15 +7,12 @@ Plain functions, no state; they run on the OrderManager's thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from messages import ConditionId, DesiredQuotes, OrderHash, RejectReason, Side, TokenId
+from messages import ConditionId, DesiredQuotes, RejectReason, TokenId
 from messages.errors import OutcomeUnknown, VenueError
-from trading.order_tracker import RemoteOrder
 from trading.rate_budget import CANCEL, POST, Backoff
-from venue.numbers import parse_micro, parse_pips
 from venue.rest_errors import classify_reject
 
 logger = logging.getLogger(__name__)
@@ -97,23 +94,3 @@ def expected_heartbeat_id(exc: BaseException) -> str | None:
         if isinstance(value, str):
             return value
     return None
-
-
-def remote_orders(docs: Iterable[Any]) -> list[RemoteOrder]:
-    """``GET /data/order(s)`` objects as ``RemoteOrder``s; malformed entries are logged and
-    skipped."""
-    out: list[RemoteOrder] = []
-    for d in docs:
-        try:
-            out.append(RemoteOrder(
-                order_id=OrderHash(str(d["id"]).lower()),
-                condition_id=ConditionId(str(d.get("market", ""))),
-                token_id=TokenId(str(d.get("asset_id", ""))),
-                side=Side(str(d.get("side", "BUY")).upper()),
-                price_pips=parse_pips(str(d.get("price", "0"))),
-                original_size_micro=parse_micro(str(d.get("original_size", "0"))),
-                size_matched_micro=parse_micro(str(d.get("size_matched", "0"))),
-                status=str(d.get("status", "")).upper()))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            logger.error("order manager: malformed order object from the venue: %s", exc)
-    return out

@@ -42,6 +42,7 @@ from messages.orders import (
     OrderPlaced,
     OrderRejected,
     RejectReason,
+    RemoteOrder,
 )
 from messages.prices import PriceSource, PriceTick
 from messages.quotes import (
@@ -92,6 +93,7 @@ __all__ = [
     "ReconnectFeed",
     "RefView",
     "RejectReason",
+    "RemoteOrder",
     "ResyncBooks",
     "Shutdown",
     "Side",

@@ -85,3 +85,18 @@ class OrderFilled:
     size_micro: int
     status: str
     ts_recv_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteOrder:
+    """An order as ``GET /data/order(s)`` reports it (``status`` upper-case: LIVE, MATCHED,
+    CANCELED, ...)."""
+
+    order_id: OrderHash
+    condition_id: ConditionId
+    token_id: TokenId
+    side: Side
+    price_pips: int
+    original_size_micro: int
+    size_matched_micro: int
+    status: str

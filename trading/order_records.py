@@ -2,8 +2,8 @@
 
 The states of the life cycle drawn in ``trading.order_tracker`` and the sets the diff and the
 risk check read (``OPEN``, ``IN_FLIGHT``, ``TERMINAL``); the immutable records (``TrackedOrder``,
-``Transition``); the venue's view of an order (``RemoteOrder``, from ``GET /data/order(s)``)
-and of our open orders (``ReconcileResult``); and the pure rules that map a venue status, a
+``Transition``); what reconciling against the venue's open orders found (``ReconcileResult``;
+the venue's view of one order is ``messages.RemoteOrder``); and the pure rules that map a venue status, a
 matched size or a cancel refusal onto a record (``venue_move``, ``gone_at_venue``).
 
 Thread ownership: nothing here has state; every record is immutable. The OrderTracker that
@@ -60,21 +60,6 @@ class TrackedOrder:
     @property
     def remaining_micro(self) -> int:
         return max(self.size_micro - self.matched_micro, 0)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteOrder:
-    """An order as ``GET /data/order(s)`` reports it (``status`` upper-case: LIVE, MATCHED,
-    CANCELED, ...)."""
-
-    order_id: OrderHash
-    condition_id: ConditionId
-    token_id: TokenId
-    side: Side
-    price_pips: int
-    original_size_micro: int
-    size_matched_micro: int
-    status: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

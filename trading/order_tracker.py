@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
 from messages.ids import ConditionId, OrderHash, Side, TokenId
+from messages.orders import RemoteOrder
 from messages.quotes import DesiredQuote
 from messages.user import OrderEvent, OrderEventType, TradeEvent
 from trading.diff import LiveOrder
@@ -38,7 +39,6 @@ from trading.order_records import (
     TERMINAL,
     OrderState,
     ReconcileResult,
-    RemoteOrder,
     TrackedOrder,
     Transition,
     gone_at_venue,

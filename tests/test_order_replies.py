@@ -1,4 +1,4 @@
-"""``venue.post_results.decode_post_results``: the batch reply as one outcome per order."""
+"""The venue's order replies as typed outcomes: the POST /orders batch reply, REST order objects."""
 
 from __future__ import annotations
 
@@ -49,3 +49,13 @@ def test_outcomes_follow_the_batch_order_and_a_short_reply_leaves_the_rest_unkno
     outs = decode_post_results([ok(H1)], [H1, H2])
     assert [(o.order_id, o.verdict) for o in outs] == [(H1, A), (H2, U)]
     assert outs[1] == PostOutcome(order_id=H2, verdict=U, problem="no entry for it")
+
+
+def test_remote_order_objects_with_an_empty_size_matched_mean_zero() -> None:
+    from venue.remote_orders import remote_orders
+
+    doc = {"id": "0xAB", "market": "0xcd", "asset_id": "1", "side": "buy", "price": "0.45",
+           "original_size": "10", "size_matched": "", "status": "live"}
+    (o,) = remote_orders([doc, {"no": "id"}])
+    assert (o.order_id, o.side.value, o.price_pips, o.original_size_micro,
+            o.size_matched_micro, o.status) == ("0xab", "BUY", 4500, 10_000_000, 0, "LIVE")
