@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import websocket
 
-from actors.ws_support import Backoff, LogLimiter, close_code, retry_after_s
+from actors.ws_support import LogLimiter, ReconnectBackoff, close_code, retry_after_s
 from runtime import trace
 from venue.ws_frames import OP_CLOSE, TOO_LARGE, FrameReader
 
@@ -48,7 +48,7 @@ class ReaderLoop:
     def __init__(self, feed: WsFeed) -> None:
         self._feed = feed
         cfg = feed._cfg
-        self._backoff = Backoff(cfg.reconnect_min_s, cfg.reconnect_max_s, feed._rng)
+        self._backoff = ReconnectBackoff(cfg.reconnect_min_s, cfg.reconnect_max_s, feed._rng)
         self._decode_log = LogLimiter()
         self._conn_log = LogLimiter()
 

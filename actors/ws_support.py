@@ -55,7 +55,7 @@ class FeedSettings:
         return max(0.005, min(t, 1.0))
 
 
-class Backoff:
+class ReconnectBackoff:
     """Jittered exponential backoff: delay ``n`` is uniform in ``[d/2, d]``, ``d = min·2ⁿ``
     capped at ``max``. Pure apart from the injected ``rng``."""
 

@@ -8,7 +8,14 @@ import orjson
 import pytest
 
 from actors.price_feed import PriceFeed, polybolt_close_policy, rtds_subscriptions
-from actors.ws_support import Backoff, FeedSettings, LogLimiter, close_code, redact, retry_after_s
+from actors.ws_support import (
+    FeedSettings,
+    LogLimiter,
+    ReconnectBackoff,
+    close_code,
+    redact,
+    retry_after_s,
+)
 from messages import FeedStatus, PriceSource, PriceTick
 from messages.errors import ConfigError
 from tests.builders import make_markets_changed, market_n
@@ -164,8 +171,8 @@ def test_close_policy_table():
 
 
 def test_backoff_is_exponential_jittered_capped_and_resets():
-    lo = Backoff(1.0, 8.0, rng=lambda: 0.0)
-    hi = Backoff(1.0, 8.0, rng=lambda: 1.0)
+    lo = ReconnectBackoff(1.0, 8.0, rng=lambda: 0.0)
+    hi = ReconnectBackoff(1.0, 8.0, rng=lambda: 1.0)
     assert [lo.next_delay() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     assert [hi.next_delay() for _ in range(6)] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
     hi.reset()

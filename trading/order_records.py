@@ -3,8 +3,8 @@
 The states of the life cycle drawn in ``trading.order_tracker`` and the sets the diff and the
 risk check read (``OPEN``, ``IN_FLIGHT``, ``TERMINAL``); the immutable records (``TrackedOrder``,
 ``Transition``); what reconciling against the venue's open orders found (``ReconcileResult``;
-the venue's view of one order is ``messages.RemoteOrder``); and the pure rules that map a venue status, a
-matched size or a cancel refusal onto a record (``venue_move``, ``gone_at_venue``).
+the venue's view of one order is ``messages.RemoteOrder``); and the pure rules that map a venue
+status, a matched size or a cancel refusal onto a record (``venue_move``, ``gone_at_venue``).
 
 Thread ownership: nothing here has state; every record is immutable. The OrderTracker that
 holds them belongs to the OrderManager's thread. Pure code: no threads, no clock.
