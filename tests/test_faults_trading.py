@@ -44,34 +44,40 @@ def test_matched_then_failed_trade_reverts_inventory_and_risk_counted_it(tmp_pat
         for _ in range(5):
             order = _our_live(h)[0]
             token, price = str(order["asset_id"]), int(str(order["price_pips"]))
-            idx = next(m["token_ids"].index(token) for m in h.venue()["markets"]
-                       if token in m["token_ids"])
-            before = tracker.positions().get(token, 0)
-            inv_before = _inventory_shares(h, idx)
+            tokens = next(m["token_ids"] for m in h.venue()["markets"] if token in m["token_ids"])
+            before = {t: tracker.positions().get(t, 0) for t in tokens}
+            inv_before = [_inventory_shares(h, i) for i in range(2)]
             matched_before = _matched(h)
             # A taker sells into our bid and everything better (the whole side down to our
-            # price): our order fills completely.
+            # price): the bid it meets fills completely.
             taken = h.sim.take(token, "SELL", f"{price / 10_000:.4f}", "1000000")
             assert taken["trade_id"]
-            size = int(str(order["original_micro"]))
-            mine = [o for o in h.sim.orders(h.api_key) if o["id"] == order["id"]]
-            untouched = all(v == matched_before.get(k, 0) for k, v in _matched(h).items())
-            if mine[0]["matched_micro"] or not untouched:
+            # Only BUYs on the take's token can meet it (the venue matches no complement).
+            filled = [o for o in h.sim.orders(h.api_key) if str(o["asset_id"]) == token
+                      and int(str(o["matched_micro"])) != matched_before.get(str(o["id"]), 0)]
+            if filled:
                 break
-            # The bot re-priced that order away between our read and the take, and the take
-            # met none of our orders: nothing of ours changed, so pick again.
-        assert mine[0]["matched_micro"] == size, mine
+            # The bot re-priced that order below the take's price between our read and the
+            # take, so the take met none of our orders: pick again.
+        # The bot may also have re-priced it *up* in between: then the take filled the
+        # replacement. Which of our orders it filled is read from the venue, not assumed.
+        assert len(filled) == 1, f"the take met none (or several) of our orders: {filled}"
+        matched, oid = int(str(filled[0]["matched_micro"])), str(filled[0]["id"])
+        assert matched == int(str(filled[0]["original_micro"])), filled  # filled completely
+        size = matched - matched_before.get(oid, 0)
+        idx = tokens.index(token)
+        before_token, inv_before_token = before[token], inv_before[idx]
 
         # MATCHED (then RETRYING): risk and inventory count the fill.
-        wait_until(lambda: tracker.positions().get(token, 0) >= before + size, 5,
+        wait_until(lambda: tracker.positions().get(token, 0) >= before_token + size, 5,
                    "risk position counts the matched fill")
-        wait_until(lambda: _inventory_shares(h, idx) >= inv_before + size / 1e6, 5,
+        wait_until(lambda: _inventory_shares(h, idx) >= inv_before_token + size / 1e6, 5,
                    "State inventory counts the matched fill")
         assert h.om_stats()["fills"] >= 1
         # FAILED: both revert.
-        wait_until(lambda: tracker.positions().get(token, 0) == before, 10,
+        wait_until(lambda: tracker.positions().get(token, 0) == before_token, 10,
                    "risk position reverted after FAILED")
-        wait_until(lambda: abs(_inventory_shares(h, idx) - inv_before) < 1e-9, 10,
+        wait_until(lambda: abs(_inventory_shares(h, idx) - inv_before_token) < 1e-9, 10,
                    "State inventory reverted after FAILED")
     assert h.result["open_orders_after_shutdown"] == 0
 
