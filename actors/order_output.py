@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from trading.order_report import GAUGE, INCR, Outbox
+
 
 class OrderOutput:
     """Sinks, the event log and the metrics of one OrderManager (each may be absent)."""
@@ -21,6 +23,27 @@ class OrderOutput:
         self.log = log
         self.metrics = metrics
         self.sinks = list(sinks)
+
+    def flush(self, box: Outbox) -> None:
+        """Hand out what the planner reported, in the order it was made, and empty ``box``."""
+        if not box:
+            return
+        log, metrics = self.log, self.metrics
+        if log is not None:
+            for kind, obj in box.log:
+                log.append(kind, obj)
+        for event in box.events:
+            for sink in self.sinks:
+                sink(event)
+        if metrics is not None:
+            for kind, name, value, dim in box.metrics:
+                if kind is INCR:
+                    metrics.incr(name, int(value), dim=dim)
+                elif kind is GAUGE:
+                    metrics.gauge(name, value, dim=dim)
+                else:
+                    metrics.timing_ms(name, value, dim=dim)
+        box.clear()
 
     def emit(self, event: Any) -> None:
         """An ``OrderPlaced/Rejected/Canceled/Filled`` event: logged as ``out``, then told."""

@@ -35,8 +35,52 @@ class OutcomeUnknown(VenueError):
     """A request timed out or its connection broke after sending: it may have taken effect."""
 
 
-class OrderRejected(VenueError):
-    """The venue refused an order (post-only cross, tick, min size, balance, ...)."""
+class BadReply(VenueError):
+    """The venue answered, but not in a shape we can read: the request may have taken
+    effect (an order post with this reply is looked up, never re-sent)."""
+
+
+class NotSent(VenueError):
+    """A request that never reached the venue (no connection, a bad request built locally):
+    it certainly did not take effect, and may be tried again."""
+
+
+class OrderRefused(VenueError):
+    """400 on an order route: the venue refused an order (post-only cross, tick, min size,
+    balance, ...). The event for it is ``messages.OrderRejected``."""
+
+
+class Unauthorized(VenueError):
+    """401: bad API key, passphrase, HMAC, or L1 headers."""
+
+
+class TooEarly(VenueError):
+    """425 Too Early: the matching engine is restarting. Honour ``retry_after_s``."""
+
+
+class RateLimited(VenueError):
+    """429 Too Many Requests (Cloudflare or the per-signer token bucket)."""
+
+
+class PostOnlyMode(VenueError):
+    """503 post-only mode after an engine restart: only post-only orders and cancels."""
+
+
+class ServiceUnavailable(VenueError):
+    """503 otherwise: trading disabled or cancel-only."""
+
+
+class ServerError(VenueError):
+    """5xx other than 503: the venue failed while handling the request, which may have taken
+    effect (an order post with this reply is looked up, never re-sent)."""
+
+
+class InvalidHeartbeat(VenueError):
+    """400 "Invalid Heartbeat ID": resend with ``expected_id`` (the venue's current id)."""
+
+    def __init__(self, message: str, *, expected_id: str, status: int = 400) -> None:
+        super().__init__(message, status=status, code="invalid")
+        self.expected_id = expected_id
 
 
 class RiskLimitHit(PolymmError):

@@ -335,7 +335,7 @@ class Supervisor:
         for name in ("discovery", "price_feed", "market_feed"):
             self._stop(name)
         om = refs.get("order_manager")
-        from actors.order_shutdown import SHUTDOWN_ASK_TIMEOUT_S
+        from actors.order_manager import SHUTDOWN_ASK_TIMEOUT_S
         if om is not None and om.is_alive():
             try:
                 result.update(om.proxy().shutdown().get(timeout=SHUTDOWN_ASK_TIMEOUT_S))

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from actors.event_log import EventLogConfig
-from messages.errors import OutcomeUnknown, VenueError
+from messages.errors import InvalidHeartbeat, NotSent, VenueError
 from sim.verify import order_digest
 
 
@@ -216,14 +216,6 @@ def gamma_event(slug: str, start_s: int, interval_s: int, *, cid_byte: int = 0xa
 NOT_CANCELED = "order can't be found - already canceled or matched"
 
 
-class InvalidHeartbeat(VenueError):
-    """Like ``venue.rest_errors.InvalidHeartbeat``: carries the expected id."""
-
-    def __init__(self, expected_id: str) -> None:
-        super().__init__("Invalid Heartbeat ID", status=400)
-        self.expected_id = expected_id
-
-
 def _decimal(micro: int, scale: int) -> str:
     whole, frac = divmod(micro, scale)
     return f"{whole}.{frac:0{len(str(scale)) - 1}d}".rstrip("0").rstrip(".")
@@ -326,7 +318,7 @@ class FakeClobClient:
         try:
             return self.cancel_orders(ids), None
         except VenueError as exc:
-            if not isinstance(exc, OutcomeUnknown) and exc.status == 0:
+            if isinstance(exc, NotSent):
                 raise  # not sent: fails at once, as ClobClient.begin_cancel_orders does
             return None, exc
 
@@ -381,7 +373,7 @@ class FakeClobClient:
         with self._lock:
             self.calls.append(("heartbeat", heartbeat_id))
             if heartbeat_id != self.hb_expected:
-                raise InvalidHeartbeat(self.hb_expected)
+                raise InvalidHeartbeat("Invalid Heartbeat ID", expected_id=self.hb_expected)
             self.hb_counter += 1
             self.hb_expected = f"hb-{self.hb_counter}"
             return self.hb_expected

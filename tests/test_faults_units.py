@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from messages import CancelAll, OrderEventType
-from messages.errors import VenueError
+from messages.errors import RateLimited
 from tests.fakes import FakeClobClient
 from tests.test_order_manager import TIMEOUT, Env, q
 from tests.test_order_tracker import order_event, tracker_with
@@ -49,7 +49,7 @@ def test_retry_after_counts_from_the_refusal_not_the_pass_start():
     env = _env(delay_s=0.5)
     try:
         env.start()
-        env.client.post_errors = [VenueError("Too Many Requests", status=429,
+        env.client.post_errors = [RateLimited("Too Many Requests", status=429,
                                              retry_after_s=1.0)]
         env.desire([q(4500)])
         assert env.client.count("post_orders") == 1
@@ -70,7 +70,7 @@ def test_shutdown_retries_a_refused_cancel_all_after_the_venues_wait():
         env.start()
         env.desire([q(4500)])
         env.client.cancel_all_errors = [
-            VenueError("Too Many Requests", status=429, retry_after_s=0.01)]
+            RateLimited("Too Many Requests", status=429, retry_after_s=0.01)]
         result = env.proxy.shutdown().get(timeout=TIMEOUT)
         assert result["open_orders_after_shutdown"] == 0
         assert env.client.count("cancel_all") == 2
@@ -83,7 +83,7 @@ def test_cancel_all_outside_shutdown_is_not_retried_in_place():
     try:
         env.start()
         env.client.cancel_all_errors = [
-            VenueError("Too Many Requests", status=429, retry_after_s=0.01)]
+            RateLimited("Too Many Requests", status=429, retry_after_s=0.01)]
         env.tell(CancelAll(reason="test", halt=False))
         assert env.client.count("cancel_all") == 1
     finally:

@@ -30,7 +30,7 @@ from messages import (
     TradeId,
     TradeStatus,
 )
-from messages.errors import OutcomeUnknown, VenueError
+from messages.errors import NotSent, OutcomeUnknown, PostOnlyMode, RateLimited, ServerError
 from runtime.metric_names import BY_NAME
 from tests.builders import make_markets_changed, market_n
 from tests.fakes import Clock
@@ -123,7 +123,7 @@ def test_post_timeout_is_never_resent_and_gets_resolved(env, placed):
 
 def test_retry_after_is_honoured(env):
     env.start()
-    env.client.post_errors = [VenueError("Too Many Requests", status=429, retry_after_s=5.0)]
+    env.client.post_errors = [RateLimited("Too Many Requests", status=429, retry_after_s=5.0)]
     stats = env.desire([q(4500)])
     assert stats["open_orders"] == 0 and stats["rejects"] == {"rate_limited": 1}
     env.clock.t += 4.9
@@ -137,7 +137,7 @@ def test_retry_after_is_honoured(env):
 def test_post_only_mode_blocks_posts_but_not_cancels(env):
     env.start()
     env.desire([q(4500)])
-    env.client.post_errors = [VenueError(
+    env.client.post_errors = [PostOnlyMode(
         "post-only mode: only post-only orders and cancels are allowed", status=503,
         retry_after_s=79.0)]
     env.desire([q(4000)])  # cancel 4500 (allowed), post 4000 refused
@@ -321,7 +321,7 @@ def test_shutdown_reports_an_outcome_it_could_not_settle(env):
 
     def failing_lookup(order_id: str) -> None:
         env.client.calls.append(("get_order", order_id))
-        raise VenueError("Internal Server Error", status=500)
+        raise ServerError("Internal Server Error", status=500)
 
     env.client.get_order = failing_lookup  # type: ignore[method-assign]
     result = env.proxy.shutdown().get(timeout=TIMEOUT)  # bounded: 0.5 s window + 1 s
@@ -388,7 +388,7 @@ def test_timers_drive_heartbeats_and_stop_with_the_actor(env):
 
 def test_connect_failure_is_retried_after_backoff(env):
     env.start()
-    env.client.post_errors = [VenueError("connection refused")]
+    env.client.post_errors = [NotSent("connection refused")]
     stats = env.desire([q(4500)])
     assert stats["open_orders"] == 0 and stats["rejects"] == {"server": 1}
     env.clock.t += 1.0

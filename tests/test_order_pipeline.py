@@ -9,7 +9,7 @@ order in ``client.calls`` is the order on the wire.
 from __future__ import annotations
 
 from messages import DesiredQuote, OrderCanceled, OrderRejected, Side
-from messages.errors import OutcomeUnknown, VenueError
+from messages.errors import NotSent, OutcomeUnknown
 from tests.om_env import CID, DOWN, UP, Env, q
 from tests.om_env import env as env  # the fixture
 from trading.order_replay import check_record
@@ -95,7 +95,7 @@ def test_cancel_refused_before_sending_falls_back_to_a_normal_pass(env: Env) -> 
     env.start(params=ON)
     env.desire([q(4500)])
     env.client.calls.clear()
-    env.client.cancel_errors.append(VenueError("DELETE /orders: not sent: refused"))
+    env.client.cancel_errors.append(NotSent("DELETE /orders: not sent: refused"))
     stats = env.desire([q(4000)])
     # Nothing in flight: the old order still rests (a refusal), the new one is posted as
     # without pipelining; the next pass cancels the old one.

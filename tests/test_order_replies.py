@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from messages import OrderHash, RejectReason
-from venue.post_results import PostOutcome, PostVerdict, decode_post_results
+from venue.gateway import PostOutcome, PostVerdict, decode_post_results
 
 H1, H2 = OrderHash("0x" + "aa" * 32), OrderHash("0x" + "bb" * 32)
 A, R, U = PostVerdict.ACCEPTED, PostVerdict.REJECTED, PostVerdict.UNKNOWN

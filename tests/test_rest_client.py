@@ -17,7 +17,14 @@ import pytest
 import requests
 
 from messages import RejectReason
-from messages.errors import OrderRejected, OutcomeUnknown, PolymmError, VenueError
+from messages.errors import (
+    NotSent,
+    OrderRefused,
+    OutcomeUnknown,
+    PolymmError,
+    ServerError,
+    VenueError,
+)
 from tests.rest_fake import ADDRESS, CREDS, PRIVATE_KEY, SECRET, FakeClob, Reply, Seen
 from tests.rest_fake import fake as fake  # the fixture
 from venue.auth import ApiCreds
@@ -149,10 +156,10 @@ def test_heartbeat_returns_new_id_and_types_a_stale_one(fake: FakeClob,
 
 
 @pytest.mark.parametrize(("status", "body", "headers", "exc_type", "reason", "retry"), [
-    (400, {"error": "invalid post-only order: order crosses book"}, {}, OrderRejected,
+    (400, {"error": "invalid post-only order: order crosses book"}, {}, OrderRefused,
      RejectReason.POST_ONLY_CROSS, None),
     (400, {"error": "order 0x1 is invalid. Price (0.123) breaks minimum tick size rule: 0.01"},
-     {}, OrderRejected, RejectReason.TICK, None),
+     {}, OrderRefused, RejectReason.TICK, None),
     (425, b"", {"Retry-After": "2"}, TooEarly, RejectReason.TOO_EARLY, 2.0),
     (429, {"error": "Too Many Requests"}, {"Retry-After": "1.5"}, RateLimited,
      RejectReason.RATE_LIMITED, 1.5),
@@ -161,9 +168,9 @@ def test_heartbeat_returns_new_id_and_types_a_stale_one(fake: FakeClob,
      RejectReason.POST_ONLY_MODE, 79.0),
     (503, {"error": "Trading is currently disabled. Check status."}, {}, ServiceUnavailable,
      RejectReason.TRADING_DISABLED, None),
-    (500, {"error": "the trade contains rounding issues"}, {}, VenueError,
+    (500, {"error": "the trade contains rounding issues"}, {}, ServerError,
      RejectReason.SERVER, None),
-    (502, b"<html><body>Bad gateway</body></html>", {}, VenueError, RejectReason.SERVER, None),
+    (502, b"<html><body>Bad gateway</body></html>", {}, ServerError, RejectReason.SERVER, None),
 ])
 def test_errors_keep_status_message_and_retry_after(
         fake: FakeClob, client: ClobClient, status: int, body: Any, headers: dict[str, str],
@@ -213,7 +220,7 @@ def test_connection_dropped_after_sending_is_outcome_unknown(fake: FakeClob,
     assert len(fake.seen) == 1  # it did reach the venue
 
 
-def test_connect_refused_is_plain_venue_error() -> None:
+def test_connect_refused_is_not_sent() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -224,7 +231,7 @@ def test_connect_refused_is_plain_venue_error() -> None:
             c.post_order(ORDER_BODY)
     finally:
         c.close()
-    assert type(info.value) is VenueError
+    assert type(info.value) is NotSent
     assert "not sent" in str(info.value)
 
 
@@ -304,7 +311,7 @@ def test_requests_go_through_the_session(fake: FakeClob, client: ClobClient) -> 
     client.session.adapters.clear()
     with pytest.raises(VenueError, match="not sent: InvalidSchema") as info:
         client.server_time()
-    assert type(info.value) is VenueError
+    assert type(info.value) is NotSent
     assert len(fake.seen) == 1
 
 

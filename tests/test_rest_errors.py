@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from messages import RejectReason as R
-from messages.errors import OrderRejected, VenueError
+from messages.errors import OrderRefused, VenueError
 from venue.rest_errors import (
     InvalidHeartbeat,
     PostOnlyMode,
@@ -65,7 +65,7 @@ def test_classify_reject(status: int, message: str, reason: R) -> None:
 @pytest.mark.parametrize(
     ("status", "body", "retry_header", "order", "exc_type", "reason", "retry"), [
         (400, b'{"error":"invalid post-only order: order crosses book"}', None, True,
-         OrderRejected, R.POST_ONLY_CROSS, None),
+         OrderRefused, R.POST_ONLY_CROSS, None),
         (400, b'{"error":"Could not derive api key!"}', None, False, VenueError, R.OTHER, None),
         (401, b'{"error":"Unauthorized/Invalid api key"}', None, False, Unauthorized, R.AUTH,
          None),

@@ -231,7 +231,7 @@ class OrderTracker:
             if o is not None and o.state is OrderState.CANCEL_PENDING:
                 self._set(o, OrderState.PARTIAL if o.matched_micro else OrderState.LIVE)
 
-    def cancel_reply(self, canceled: Iterable[str], not_canceled: Mapping[str, str],
+    def cancel_reply(self, canceled: Iterable[str], not_canceled: Mapping[OrderHash, str],
                      now_ms: int) -> list[Transition]:
         """Apply a ``{"canceled": [...], "not_canceled": {id: reason}}`` reply.
 

@@ -16,9 +16,7 @@ import math
 from messages.ids import MICRO_PER_UNIT, PIPS_PER_UNIT
 from messages.quotes import RefView
 from trading.params import RefWeights
-
-SIZE_STEP_MICRO = 10_000
-"""Order sizes are whole multiples of 0.01 share (the venue's 2 size decimals)."""
+from venue.orders import SIZE_STEP_MICRO as SIZE_STEP_MICRO
 
 _NS_PER_MS = 1_000_000
 

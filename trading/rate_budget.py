@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-POST = "post"
-CANCEL = "cancel"
+from venue.refusals import CANCEL, POST
+
+__all__ = ["BACKOFF_MAX_S", "BACKOFF_MIN_S", "CANCEL", "POST", "Backoff", "TokenBucket"]
 BACKOFF_MIN_S = 1.0
 BACKOFF_MAX_S = 30.0
 

@@ -34,6 +34,7 @@ __all__ = [
     "BUY",
     "MAX_BATCH",
     "SELL",
+    "SIZE_STEP_MICRO",
     "Order",
     "OrderSigner",
     "batch_body",
@@ -61,7 +62,8 @@ _ROUNDING: dict[Decimal, tuple[int, int, int]] = {
     Decimal("0.0001"): (4, 2, 6),
 }
 _TICK_PIPS = frozenset((1000, 100, 50, 25, 10, 1))
-_SHARE_STEP_MICRO = 10_000  # sizes are whole hundredths of a share
+SIZE_STEP_MICRO = 10_000
+"""Order sizes are whole hundredths of a share (§6.3)."""
 _CTX = Context(prec=80)  # wide enough that no product or quantize here ever rounds
 _MICRO = Decimal(1_000_000)
 
@@ -143,7 +145,7 @@ def limit_order_amounts_int(side: Side, price_pips: int, size_micro: int, tick_p
     if price_pips < tick_pips or price_pips > 10_000 - tick_pips:
         raise ValueError(f"price: {price_pips} pips is outside [tick, 1 - tick] "
                          f"for tick {tick_pips}")
-    shares = size_micro - size_micro % _SHARE_STEP_MICRO
+    shares = size_micro - size_micro % SIZE_STEP_MICRO
     if shares <= 0:
         raise ValueError(f"size: {size_micro} micro rounds down to 0 shares at 2 decimals")
     if shares < min_size_micro:

@@ -9,10 +9,11 @@ its ``begin``/``finish`` (``begin_cancel_orders`` writes the cancel, ``finish_ca
 reads the reply), so a cancel can be in flight while its replacement is posted: ``Session.send``
 writes and reads in one call and cannot express that split.
 
-Errors (``venue.rest_errors``): a non-2xx reply raises a ``VenueError`` subclass with the
-venue's status, message and ``retry_after_s``. A request that may have reached the venue
-without a reply (timeout, reset after sending) raises ``OutcomeUnknown``; a failure before
-anything was written (connection refused, connect timeout) raises a plain ``VenueError``
+Errors (``venue.rest_errors``, the tree in ``messages.errors``): a non-2xx reply raises a
+``VenueError`` subclass with the venue's status, message and ``retry_after_s``; a 2xx reply we
+cannot read raises ``BadReply``. A request that may have reached the venue without a reply
+(timeout, reset after sending) raises ``OutcomeUnknown``; a failure before anything was
+written (connection refused, connect timeout) raises ``NotSent``
 (``venue.rest_call.no_reply``). Nothing is retried here: retry policy belongs to the caller,
 which knows whether a request is idempotent.
 
@@ -36,7 +37,7 @@ import orjson
 import requests
 
 from messages import RejectReason
-from messages.errors import PolymmError, VenueError
+from messages.errors import BadReply, NotSent, PolymmError
 from venue.auth import ApiCreds, l1_headers, l2_headers
 from venue.keepalive import KeepAliveAdapter, TimedResponse, new_session
 from venue.numbers import parse_pips_num
@@ -135,8 +136,8 @@ class ClobClient:
         headers = dict(self._json if body is not None else self._plain)
         if auth:
             if self.creds is None:
-                raise VenueError(f"{method} {route}: no API credentials (derive them first)",
-                                 code=RejectReason.AUTH.value)
+                raise NotSent(f"{method} {route}: no API credentials (derive them first)",
+                              code=RejectReason.AUTH.value)
             # Signed over the route without its query and the exact body bytes (§5.2).
             headers.update(l2_headers(self.address, self.creds, self._clock(), method, route,
                                       body))
@@ -188,12 +189,12 @@ class ClobClient:
         try:
             return orjson.loads(data) if data else None
         except orjson.JSONDecodeError:
-            raise VenueError(f"{route}: reply is not JSON", status=reply.status_code) from None
+            raise BadReply(f"{route}: reply is not JSON", status=reply.status_code) from None
 
     def _dict(self, reply: TimedResponse | None, route: str) -> dict[str, Any]:
         obj = self._decode(reply, route)
         if not isinstance(obj, dict):
-            raise VenueError(f"{route}: expected a JSON object, got {type(obj).__name__}")
+            raise BadReply(f"{route}: expected a JSON object, got {type(obj).__name__}")
         return obj
 
     def _paged(self, route: str, query: dict[str, str]) -> list[dict[str, Any]]:
@@ -208,21 +209,21 @@ class ClobClient:
                 out.extend(obj)
                 return out
             if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
-                raise VenueError(f"{route}: expected {{data: [...], next_cursor}}")
+                raise BadReply(f"{route}: expected {{data: [...], next_cursor}}")
             out.extend(obj["data"])
             seen.add(cursor)
             nxt = obj.get("next_cursor")
             if not nxt or nxt == END_CURSOR:
                 return out
             if not isinstance(nxt, str) or nxt in seen:
-                raise VenueError(f"{route}: paging cursor {nxt!r} does not advance")
+                raise BadReply(f"{route}: paging cursor {nxt!r} does not advance")
             cursor = nxt
-        raise VenueError(f"{route}: more than {_MAX_PAGES} pages")
+        raise BadReply(f"{route}: more than {_MAX_PAGES} pages")
 
     # -- orders ---------------------------------------------------------------------------------
 
     def post_order(self, body: bytes) -> dict[str, Any]:
-        """``POST /order`` with one signed envelope; the §5.4 reply. 400 → ``OrderRejected``."""
+        """``POST /order`` with one signed envelope; the §5.4 reply. 400 → ``OrderRefused``."""
         return self._dict(self._call("POST", "/order", body=body, order_route=True), "/order")
 
     def post_orders(self, body: bytes) -> list[dict[str, Any]]:
@@ -230,7 +231,7 @@ class ClobClient:
         (``success``/``errorMsg``: classify with ``classify_reject(200, errorMsg)``)."""
         obj = self._decode(self._call("POST", "/orders", body=body, order_route=True), "/orders")
         if not isinstance(obj, list) or not all(isinstance(e, dict) for e in obj):
-            raise VenueError("/orders: expected a JSON array of results")
+            raise BadReply("/orders: expected a JSON array of results")
         return obj
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
@@ -250,7 +251,7 @@ class ClobClient:
         before the next cancel: the connection is taken until then).
 
         Raises:
-            VenueError: nothing was written (``OutcomeUnknown``: part of it was).
+            NotSent: nothing was written (``OutcomeUnknown``: part of it was).
         """
         if not ids or len(ids) > MAX_CANCEL_IDS:
             raise PolymmError(f"cancel_orders: {len(ids)} ids, 1 to {MAX_CANCEL_IDS} "
@@ -295,7 +296,7 @@ class ClobClient:
         if obj is None or obj == {} or obj == "":
             return None
         if not isinstance(obj, dict):
-            raise VenueError(f"{route}: expected a JSON object")
+            raise BadReply(f"{route}: expected a JSON object")
         return obj
 
     def trades(self, *, market: str | None = None,
@@ -316,7 +317,7 @@ class ClobClient:
         obj = self._dict(self._call("POST", "/v1/heartbeats", body=body), "/v1/heartbeats")
         new_id = obj.get("heartbeat_id")
         if not isinstance(new_id, str):
-            raise VenueError("/v1/heartbeats: reply without heartbeat_id")
+            raise BadReply("/v1/heartbeats: reply without heartbeat_id")
         return new_id
 
     # -- public reads -----------------------------------------------------------------------------
@@ -333,10 +334,10 @@ class ClobClient:
         try:
             tick = parse_pips_num(obj.get("minimum_tick_size"))
         except ValueError:
-            raise VenueError(f"/tick-size: bad minimum_tick_size "
+            raise BadReply(f"/tick-size: bad minimum_tick_size "
                              f"{obj.get('minimum_tick_size')!r}") from None
         if not 0 < tick < 10_000:
-            raise VenueError(f"/tick-size: tick out of range: {tick} pips")
+            raise BadReply(f"/tick-size: tick out of range: {tick} pips")
         return tick
 
     def server_time(self) -> int:
@@ -347,7 +348,7 @@ class ClobClient:
         if isinstance(obj, str) and obj.isdigit():
             obj = int(obj)
         if not isinstance(obj, int) or isinstance(obj, bool):
-            raise VenueError("/time: expected an integer")
+            raise BadReply("/time: expected an integer")
         return obj
 
     # -- API keys (L1) ----------------------------------------------------------------------------
@@ -363,7 +364,7 @@ class ClobClient:
         key, secret, phrase = obj.get("apiKey"), obj.get("secret"), obj.get("passphrase")
         if not (isinstance(key, str) and isinstance(secret, str) and isinstance(phrase, str)
                 and key and secret and phrase):
-            raise VenueError(f"{route}: reply without apiKey/secret/passphrase")
+            raise BadReply(f"{route}: reply without apiKey/secret/passphrase")
         return ApiCreds(api_key=key, secret=secret, passphrase=phrase)
 
     def create_api_key(self, private_key: str, nonce: int = 0) -> ApiCreds:

@@ -23,7 +23,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from messages import RejectReason
-from messages.errors import OutcomeUnknown, VenueError
+from messages.errors import NotSent, OutcomeUnknown, VenueError
 from venue.keepalive import KeepAliveAdapter, Pending, TransportError
 
 __all__ = ["Call", "RateLimitInfo", "no_reply", "prepared", "rate_limit_of"]
@@ -67,13 +67,13 @@ def no_reply(method: str, route: str, exc: requests.RequestException) -> VenueEr
     cause = exc.__cause__
     if not isinstance(cause, TransportError):
         # Raised before the adapter touched the socket (e.g. an origin nobody mounted).
-        return VenueError(f"{method} {route}: not sent: {type(exc).__name__}",
-                          code=RejectReason.OTHER.value)
+        return NotSent(f"{method} {route}: not sent: {type(exc).__name__}",
+                       code=RejectReason.OTHER.value)
     reason = RejectReason.TIMEOUT if cause.timeout else RejectReason.OTHER
     if cause.sent:
         return OutcomeUnknown(f"{method} {route}: {cause}; the venue may have acted on it",
                               code=reason.value)
-    return VenueError(f"{method} {route}: not sent: {cause}", code=reason.value)
+    return NotSent(f"{method} {route}: not sent: {cause}", code=reason.value)
 
 
 def _int_or_none(text: str | None) -> int | None:

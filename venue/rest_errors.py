@@ -1,15 +1,18 @@
-"""CLOB REST errors: the typed exceptions and the classification of the venue's messages.
+"""CLOB REST errors: which exception of ``messages.errors`` a reply is, and the
+classification of the venue's messages.
 
 Every error raised by ``venue.rest.ClobClient`` is a ``messages.errors.VenueError`` (or a
 subclass) carrying the venue's HTTP ``status``, its ``message`` and ``retry_after_s`` (from the
 ``Retry-After`` header, else a 503 body's ``retry_after_seconds``). ``code`` is the
 ``messages.RejectReason`` value of the error, so callers can branch without parsing text.
 
-* 400 on an order route → ``messages.errors.OrderRejected``; 401 → ``Unauthorized``;
+* 400 on an order route → ``OrderRefused``; 401 → ``Unauthorized``;
   425 → ``TooEarly`` (engine restarting); 429 → ``RateLimited``; 503 → ``PostOnlyMode`` (only
   post-only orders and cancels accepted) or ``ServiceUnavailable`` (trading disabled,
-  cancel-only); 400 "Invalid Heartbeat ID" → ``InvalidHeartbeat`` with the expected id.
-* A request that may have reached the venue but got no reply → ``messages.errors.OutcomeUnknown``.
+  cancel-only); other 5xx → ``ServerError``; 400 "Invalid Heartbeat ID" →
+  ``InvalidHeartbeat`` with the expected id. A 2xx reply we cannot read → ``BadReply``.
+* A request that may have reached the venue but got no reply → ``OutcomeUnknown``; one that
+  never left → ``NotSent``.
 
 Pure: no I/O, no clock (the caller passes ``now_s`` for an HTTP-date ``Retry-After``).
 """
@@ -23,14 +26,28 @@ from collections.abc import Callable
 import orjson
 
 from messages import RejectReason
-from messages.errors import OrderRejected, OutcomeUnknown, VenueError
+from messages.errors import (
+    InvalidHeartbeat,
+    NotSent,
+    OrderRefused,
+    OutcomeUnknown,
+    PostOnlyMode,
+    RateLimited,
+    ServerError,
+    ServiceUnavailable,
+    TooEarly,
+    Unauthorized,
+    VenueError,
+)
 
 __all__ = [
     "InvalidHeartbeat",
-    "OrderRejected",
+    "NotSent",
+    "OrderRefused",
     "OutcomeUnknown",
     "PostOnlyMode",
     "RateLimited",
+    "ServerError",
     "ServiceUnavailable",
     "TooEarly",
     "Unauthorized",
@@ -39,34 +56,6 @@ __all__ = [
     "error_from_response",
     "parse_retry_after",
 ]
-
-
-class RateLimited(VenueError):
-    """429 Too Many Requests (Cloudflare or the per-signer token bucket)."""
-
-
-class TooEarly(VenueError):
-    """425 Too Early: the matching engine is restarting. Honour ``retry_after_s``."""
-
-
-class PostOnlyMode(VenueError):
-    """503 post-only mode after an engine restart: only post-only orders and cancels."""
-
-
-class ServiceUnavailable(VenueError):
-    """503 otherwise: trading disabled or cancel-only."""
-
-
-class Unauthorized(VenueError):
-    """401: bad API key, passphrase, HMAC, or L1 headers."""
-
-
-class InvalidHeartbeat(VenueError):
-    """400 "Invalid Heartbeat ID": resend with ``expected_id`` (the venue's current id)."""
-
-    def __init__(self, message: str, *, expected_id: str, status: int = 400) -> None:
-        super().__init__(message, status=status, code=RejectReason.INVALID.value)
-        self.expected_id = expected_id
 
 
 # (substring of the lower-cased message, reason); first match wins, so the specific strings
@@ -172,7 +161,7 @@ _BY_STATUS: dict[int, Callable[..., VenueError]] = {
 def error_from_response(status: int, data: bytes, retry_after_header: str | None, *,
                         now_s: int, order_route: bool = False,
                         reason_phrase: str = "") -> VenueError:
-    """The exception for a non-2xx reply. ``order_route`` makes a 400 an ``OrderRejected``."""
+    """The exception for a non-2xx reply. ``order_route`` makes a 400 an ``OrderRefused``."""
     msg, code, retry_body, heartbeat_id = _body_fields(data)
     if not msg:
         msg = code or reason_phrase or f"HTTP {status}"
@@ -186,5 +175,6 @@ def error_from_response(status: int, data: bytes, retry_after_header: str | None
     if status == 503:
         cls = PostOnlyMode if reason is RejectReason.POST_ONLY_MODE else ServiceUnavailable
     elif cls is None:
-        cls = OrderRejected if (order_route and status == 400) else VenueError
+        cls = ServerError if status >= 500 else (
+            OrderRefused if (order_route and status == 400) else VenueError)
     return cls(msg, status=status, retry_after_s=retry, code=reason.value)

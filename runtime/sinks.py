@@ -1,0 +1,31 @@
+"""The seams every actor reports through: the event log, the metrics client, a tell.
+
+Typed as protocols so an actor names what it needs, not a concrete class: the event log actor's
+sink (``actors.event_log``), ``runtime.metrics.Metrics``, and their test doubles all fit.
+Both are called from the reporting actor's own thread and must never block it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+
+class EventSink(Protocol):
+    """Where an actor appends its event-log records (``kind`` as in ``journal.codec``)."""
+
+    def append(self, kind: str, obj: object) -> None: ...
+
+
+class MetricSink(Protocol):
+    """StatsD-style metrics (``runtime.metrics.Metrics``); names from ``metric_names``."""
+
+    def incr(self, name: str, n: int = 1, dim: str = "") -> None: ...
+
+    def gauge(self, name: str, value: float, dim: str = "") -> None: ...
+
+    def timing_ms(self, name: str, ms: float, dim: str = "") -> None: ...
+
+
+Tell = Callable[[object], None]
+"""A one-way message to another actor (``ActorRef.tell``, or a ``CurrentRef``'s)."""
