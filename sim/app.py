@@ -3,7 +3,8 @@
 One asyncio loop on 127.0.0.1 serves Gamma, CLOB REST, the market/user/price websockets and
 the admin routes. Timers: reference prices (100 ms / 1 s), window calendar (250 ms), noise
 traders (Poisson), heartbeat expiry, socket faults (100 ms), tick faults and the load knob.
-A late timer skips the ticks it missed; it never bursts.
+A late timer skips the ticks it missed; it never bursts. Two middlewares see every request:
+the private-request counter (outermost), then the fault injector.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from sim.admin import Admin
 from sim.auth import Keys
@@ -59,6 +61,50 @@ class SimConfig:
     exit_with_parent: bool = False
     """Stop when standard input reaches end-of-file: the parent holds the pipe's other end, so
     the venue dies with it even when the parent is SIGKILLed."""
+
+
+# Routes a dry run must never touch: each entry covers its path and every path beneath it
+# ("/data" covers "/data/order/{id}"; "/order" does not cover "/orders", its own entry). Some are
+# the real venue's and not served here: a client that tries them is still counted.
+PRIVATE_ROUTES: tuple[str, ...] = (
+    "/order", "/orders",                                    # post and cancel orders
+    "/cancel-all", "/cancel-market-orders",                 # cancels
+    "/data",                                                # our orders and trades (L2)
+    "/v1/heartbeats",                                       # the dead-man heartbeat
+    "/auth",                                                # API key creation and derivation
+    "/ws/user",                                             # the user channel's upgrade
+    "/balance-allowance", "/order-scoring", "/orders-scoring",
+)
+# L1 (create/derive keys) and L2 (every private request) headers, matched case-insensitively.
+AUTH_HEADERS: tuple[str, ...] = ("POLY_ADDRESS", "POLY_SIGNATURE", "POLY_TIMESTAMP",
+                                 "POLY_NONCE", "POLY_API_KEY", "POLY_PASSPHRASE")
+
+
+def private_route(request: web.Request) -> str | None:
+    """``"METHOD route"`` if ``request`` is private (a private route, or any auth header),
+    else None. The route is the matched resource's pattern, or the raw path if none matched."""
+    path = request.path.rstrip("/") or "/"
+    listed = any(path == r or path.startswith(r + "/") for r in PRIVATE_ROUTES)
+    if not listed and not any(h in request.headers for h in AUTH_HEADERS):
+        return None
+    resource = request.match_info.route.resource
+    return f"{request.method} {resource.canonical if resource is not None else request.path}"
+
+
+def count_private(stats: Stats) -> Middleware:
+    """The outermost middleware: counts each private request in ``stats`` before any fault,
+    auth check or handler can refuse it. Runs on the event loop, like ``stats``."""
+
+    @web.middleware
+    async def middleware(request: web.Request,
+                         handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                         ) -> web.StreamResponse:
+        route = private_route(request)
+        if route is not None:
+            stats.private(route)
+        return await handler(request)
+
+    return middleware
 
 
 def _now_ms() -> int:
@@ -118,7 +164,7 @@ class Sim:
         self._last_tick_fault = time.time()
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self.faults.middleware],
+        app = web.Application(middlewares=[count_private(self.stats), self.faults.middleware],
                               client_max_size=4 * 1024 * 1024)
         app.add_routes(self.clob.routes() + self.keys.routes() + self.admin.routes()
                        + Gamma(self.exchange, self.cfg.seed, time.time).routes())

@@ -33,9 +33,17 @@ class Stats:
     # client sent inside one for an operation the refusal covered, by operation class.
     retry_after_windows: Counter[str] = field(default_factory=Counter)
     retry_after_violations: Counter[str] = field(default_factory=Counter)
+    # Requests a dry run must never send (auth headers, or an order, cancel, heartbeat, auth or
+    # user-channel route), counted on arrival whatever their outcome, and by "METHOD route".
+    private_requests: int = 0
+    private_routes: Counter[str] = field(default_factory=Counter)
 
     def reject(self, reason: str) -> None:
         self.rejects[reason] += 1
+
+    def private(self, route: str) -> None:
+        self.private_requests += 1
+        self.private_routes[route] += 1
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -58,4 +66,6 @@ class Stats:
             "subscribed": dict(self.subscribed),
             "retry_after_windows": dict(self.retry_after_windows),
             "retry_after_violations": dict(self.retry_after_violations),
+            "private_requests": self.private_requests,
+            "private_routes": dict(self.private_routes),
         }
