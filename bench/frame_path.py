@@ -83,23 +83,23 @@ def measure() -> dict[str, Any]:
                 "risk.max_open_orders_per_market": 20, "event_log.dir": tmp,
                 "logging.status_interval_s": 3600})
             threading.setprofile(rec)  # every thread the bot starts from here on
-            sup = BenchSupervisor(cfg, build_venue(cfg, sim.base_url), metrics=None)
-            sup.start()
-            sup.tell_markets(market)
-            wait_until(lambda: sup.om_stats()["open_orders"] >= 2, 20, "the bot did not quote")
-            posted = sup.om_stats()["orders_posted"]
+            bot = sup = BenchSupervisor(cfg, build_venue(cfg, sim.base_url), metrics=None)
+            bot.start()
+            bot.tell_markets(market)
+            wait_until(lambda: bot.om_stats()["open_orders"] >= 2, 20, "the bot did not quote")
+            posted = bot.om_stats()["orders_posted"]
             (_, trigger), = order_bodies(mover, market, 1, price_pips=4600,
                                          size_micro=10_000_000)
             rec.active = True
             mover.client.post_order(trigger)
-            wait_until(lambda: sup.om_stats()["orders_posted"] > posted, 20,
+            wait_until(lambda: bot.om_stats()["orders_posted"] > posted, 20,
                        "the bot did not replace its quote")
             rec.active = False
-            threading.setprofile(None)  # type: ignore[arg-type]
-            sup.shutdown()
+            threading.setprofile(None)
+            bot.shutdown()
             sup = None
     finally:
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         if sup is not None:
             sup.shutdown()
         if mover is not None:

@@ -22,6 +22,7 @@ import orjson
 from messages import Market, MarketsChanged, Side
 from messages.errors import PolymmError
 from polymm.supervisor import ASK_TIMEOUT_S, Supervisor
+from polymm.wiring import Venue
 from sim.process import SimProcess
 from venue.auth import ApiCreds
 from venue.gamma import parse_market
@@ -133,19 +134,25 @@ def pct(samples: Sequence[float], q: float) -> float:
 
 
 class BenchSupervisor(Supervisor):
-    """The supervisor's start-up and shutdown, with the market and user feeds but without
-    discovery and the price feed: the benchmark tells the market set itself
-    (:meth:`tell_markets`), so the quoted market and its strategy are fixed."""
+    """The supervisor's start-up and shutdown, with the market and user feeds (and with
+    ``price_feed``, the reference-price feed) but without discovery: the benchmark tells the
+    market set itself (:meth:`tell_markets`), so the quoted market and its strategy are fixed.
+    Main thread only, like the supervisor."""
+
+    def __init__(self, config: Any, venue: Venue | None = None, *, metrics: Any = None,
+                 price_feed: bool = False) -> None:
+        super().__init__(config, venue, metrics=metrics)
+        self._io = ("user_feed", "market_feed") + (("price_feed",) if price_feed else ())
 
     def _start_io(self, name: str) -> None:
-        if name in ("user_feed", "market_feed"):  # built as the supervisor builds them
+        if name in self._io:  # built as the supervisor builds them
             super()._start_io(name)
 
     def tell_markets(self, market: Market) -> None:
         """What discovery would emit for this one market, to the same actors."""
         msg = MarketsChanged(markets=(market,), added=(market.condition_id,), removed=(),
                              ts_recv_ns=time.time_ns())
-        for name in ("state", "order_manager", "user_feed", "market_feed"):
+        for name in ("state", "order_manager", "user_feed", "market_feed", "price_feed"):
             ref = self.actors.refs.get(name)
             if ref is not None:
                 ref.tell(msg)

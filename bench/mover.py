@@ -1,12 +1,18 @@
-"""The ``tick_to_order`` market mover, in a process of its own.
+"""The ``tick_to_order`` movers, each in a process of its own.
 
-It posts and cancels the second account's order that moves the book (``ACTION_S`` apart). In
-the bot's process it would share the GIL with the path being timed: its REST reply arrives at
-the moment the book-moving frame does, and reading it (~100-300 µs of Python) delays the bot's
-reader thread. Like the simulated venue, load generators stay out of the measured process.
+A mover makes the venue send the frame that starts a timed path: :class:`Mover` posts and
+cancels the second account's order that moves the book, ``bench.price_mover.PriceMover`` steps
+the reference price. In the bot's process a mover would share the GIL with the path being
+timed: its REST reply arrives at the moment the moving frame does, and reading it (~100-300 µs
+of Python) delays the bot's reader thread. Like the simulated venue, load generators stay out
+of the measured process.
 
-Thread ownership: :class:`Mover` belongs to the benchmark's main thread; the child runs
-:func:`_serve` on its own main thread and owns its REST client.
+Every mover speaks one protocol over a pipe: ``("cycles", triggers, action_s)`` runs each
+trigger's two actions ``action_s`` apart (``first``, pause, ``second``, pause) and answers
+``("done", errors)``; anything else ends the child. :func:`serve_cycles` is that loop.
+
+Thread ownership: a :class:`MoverProcess` belongs to the benchmark's main thread; the child runs
+its serve function on its own main thread and owns its HTTP client.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -22,53 +28,64 @@ from venue.auth import ApiCreds
 
 READY_TIMEOUT_S = 60.0
 
+Action = Callable[[Any], object]
 
-def _serve(conn: Connection, base_url: str, address: str, creds: ApiCreds) -> None:
-    """Child: for each ``("cycles", [(hash, body), ...], action_s)`` post then cancel each
-    order ``action_s`` apart and answer ``("done", errors)``; ``("stop",)`` ends it."""
+
+def serve_cycles(conn: Connection, first: Action, second: Action) -> None:
+    """Child: answer ``("ready",)``, then run the cycles the parent sends until it says stop.
+    An action that raises counts as one error; the cycle goes on."""
+    pause = threading.Event()
+    conn.send(("ready",))
+    while True:
+        msg = conn.recv()
+        if msg[0] != "cycles":
+            break
+        errors = 0
+        for trigger in msg[1]:
+            for act in (first, second):
+                try:
+                    act(trigger)
+                except Exception:
+                    errors += 1
+                pause.wait(msg[2])  # pacing the trigger, not synchronising
+        conn.send(("done", errors))
+
+
+def _serve_orders(conn: Connection, base_url: str, address: str, creds: ApiCreds) -> None:
+    """Child of :class:`Mover`: each trigger ``(hash, body)`` is posted, then canceled."""
     from venue.rest import ClobClient
 
     client = ClobClient(base_url, address=address, creds=creds)
-    pause = threading.Event()
-    conn.send(("ready",))
     try:
-        while True:
-            msg = conn.recv()
-            if msg[0] != "cycles":
-                break
-            errors = 0
-            for h, body in msg[1]:
-                try:
-                    client.post_order(body)
-                    pause.wait(msg[2])  # pacing the trigger, not synchronising
-                    client.cancel_order(h)
-                except Exception:
-                    errors += 1
-                pause.wait(msg[2])
-            conn.send(("done", errors))
+        serve_cycles(conn, lambda t: client.post_order(t[1]), lambda t: client.cancel_order(t[0]))
     finally:
         client.close()
         conn.close()
 
 
-class Mover:
-    """Handle on the mover process (spawned, so nothing of the bot's threads is inherited)."""
+class MoverProcess:
+    """Handle on a mover child (spawned, so nothing of the bot's threads is inherited).
 
-    def __init__(self, base_url: str, address: str, creds: ApiCreds) -> None:
+    Args:
+        target: the child's serve function, called as ``target(conn, *args)``; it must call
+            :func:`serve_cycles` (or speak its protocol).
+        args: picklable arguments after the pipe end.
+        name: the child process's name.
+    """
+
+    def __init__(self, target: Callable[..., None], args: tuple[Any, ...], name: str) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, base_url, address, creds),
-                                 name="bench-mover", daemon=True)
+        self._proc = ctx.Process(target=target, args=(child, *args), name=name, daemon=True)
         self._proc.start()
         child.close()
         if not self._conn.poll(READY_TIMEOUT_S):
             self.close()
-            raise RuntimeError("tick_to_order: the mover process did not start")
+            raise RuntimeError(f"tick_to_order: the {name} process did not start")
         self._conn.recv()
 
-    def run(self, triggers: Sequence[tuple[str, bytes]], action_s: float,
-            timeout_s: float) -> int:
-        """Post/cancel each trigger in the child; returns how many actions failed."""
+    def run(self, triggers: Sequence[Any], action_s: float, timeout_s: float) -> int:
+        """Run each trigger's two actions in the child; returns how many actions failed."""
         self._conn.send(("cycles", list(triggers), action_s))
         if not self._conn.poll(timeout_s):
             raise RuntimeError(f"tick_to_order: the mover did not finish in {timeout_s:.0f} s")
@@ -83,3 +100,11 @@ class Mover:
             self._proc.kill()
             self._proc.join(5.0)
         self._conn.close()
+
+
+class Mover(MoverProcess):
+    """The book mover: each trigger ``(order hash, POST /order body)`` is the second account's
+    order, posted and then canceled (each moves both mids)."""
+
+    def __init__(self, base_url: str, address: str, creds: ApiCreds) -> None:
+        super().__init__(_serve_orders, (base_url, address, creds), "bench-mover")

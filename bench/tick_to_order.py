@@ -1,32 +1,49 @@
-"""``tick_to_order``: market frame received → order bytes written, on real sockets.
+"""``tick_to_order``: market or price frame received → order bytes written, on real sockets.
 
 The bot runs as ``bin/polymm run`` runs it (``BenchSupervisor``: the supervisor's start-up,
-runtime settings, event log and actors, minus discovery and the price feed) against the
-simulated venue in its own process. It quotes the open btc window with the ``bands``
-strategy (quotes follow the book's mid, so a book move causes orders deterministically).
-The benchmark first takes every noise order off that book and lays its own top (a second
-account's BUY Up at 0.40 and BUY Down at 0.40, i.e. an Up ask at 0.60); the bot's quotes
-(half spread 0.15) rest below it, so they never move the top themselves. Then the second
-account alternately posts and cancels a BUY Up at 0.46, every ``ACTION_S``, from a process of
-its own (``bench.mover``: in the bot's process its REST replies would compete for the GIL with
-the very path being timed): each action moves both mids, and the bot replaces both quotes
-(cancels first, then one ``POST /orders``).
+runtime settings, event log and actors, minus discovery; the price feed only in the ``price``
+condition) against the simulated venue in its own process.
 
-The time of a path runs from the moving frame's ``ts_recv_ns`` (taken on the market feed's
-reader thread) to ``ClobClient.last_send_ns`` of the post (taken right before the request's
-first ``sendall``), read from ``runtime.trace`` marks, which also give the per-stage breakdown
-(``runtime.trace.STAGES``). The order manager cancels before it posts, so the path includes
-stage ``cancel``: writing the ``DELETE /orders`` (pipelined replace) or its whole round trip
-(``sequential_*``); ``p50_us_excl_cancel`` leaves it out.
+**Book conditions.** The bot quotes the open btc window with the ``bands`` strategy (quotes
+follow the book's mid, so a book move causes orders deterministically). The benchmark first
+takes every noise order off that book and lays its own top (a second account's BUY Up at 0.40
+and BUY Down at 0.40, i.e. an Up ask at 0.60); the bot's quotes (half spread 0.15) rest below
+it, so they never move the top themselves. Then the second account alternately posts and
+cancels a BUY Up at 0.46, every ``ACTION_S``, from a process of its own (``bench.mover``: in
+the bot's process its REST replies would compete for the GIL with the very path being timed):
+each action moves both mids, and the bot replaces both quotes (cancels first, then one
+``POST /orders``).
+
+**Price condition** (``price_*``): the path that matters most to an up/down maker, a
+reference-price tick that moves fair value. The bot quotes the window with the ``updown``
+strategy (fair value from the blended reference price against the strike) and runs its
+PolyBolt price feed; the venue runs with ``--vol 0``, so its reference price moves only when
+the benchmark steps it. ``bench.price_mover`` (a process of its own) alternately sets the
+Binance price to a high and a low value every ``ACTION_S`` (``POST /_sim/price``: one
+``price.crypto`` tick, broadcast at once); each step moves P(Up) by ``price_mover.FAIR_STEP``
+(four ticks), so the bot replaces both quotes. The quoter's volatility half-life is set very
+long: the steps' own returns would otherwise become the volatility estimate and shrink the
+very move they cause. It runs under load, with ``pipeline_replace`` on, like the load
+condition.
+
+The time of a path runs from the moving frame's ``ts_recv_ns`` (taken on the market or price
+feed's reader thread; the book event or ``PriceTick`` carries it into the snapshot's and the
+desired quotes' ``cause_recv_ns``) to ``ClobClient.last_send_ns`` of the post (taken right
+before the request's first ``sendall``), read from ``runtime.trace`` marks, which also give the
+per-stage breakdown (``runtime.trace.STAGES``). Only paths caused by a decoded frame count (a
+State timer tick is not a tick). The order manager cancels before it posts, so the path
+includes stage ``cancel``: writing the ``DELETE /orders`` (pipelined replace) or its whole
+round trip (``sequential_*``); ``p50_us_excl_cancel`` leaves it out.
 
 Conditions: idle (no other market data) and under load (``--market-rate LOAD_RATE`` on the
 venue: background ``price_change`` messages on the same market, away from the top). Each
-condition starts a fresh venue and bot. Load and idle run with ``order_manager.pipeline_replace``
-on (the replacement is posted before the cancel's reply is read); ``sequential_*`` repeats the
-load condition with it off, the shipped default. ``p50_us``/``p99_us`` are medians over ``repeats``
-blocks of ``CYCLES`` post/cancel cycles; ``p999_us`` and ``stages`` pool all blocks.
-``python -m bench.tick_to_order --variants`` also measures, under load, GIL switch interval
-0.005 s vs 0.0005 s (and 0.0001 s) and CPU pinning (bot on CPU 0, venue on CPU 1) vs none.
+condition starts a fresh venue and bot. Load, idle and price run with
+``order_manager.pipeline_replace`` on (the replacement is posted before the cancel's reply is
+read); ``sequential_*`` repeats the load condition with it off, the shipped default.
+``p50_us``/``p99_us`` are medians over ``repeats`` blocks of ``CYCLES`` cycles; ``p999_us``
+and ``stages`` pool all blocks. ``python -m bench.tick_to_order --variants`` also measures,
+under load, GIL switch interval 0.005 s vs 0.0005 s (and 0.0001 s) and CPU pinning (bot on
+CPU 0, venue on CPU 1) vs none.
 """
 
 from __future__ import annotations
@@ -54,17 +71,20 @@ from bench.harness import (
     start_sim,
     wait_until,
 )
-from bench.mover import Mover
+from bench.mover import Mover, MoverProcess
+from bench.price_mover import PriceMover, step_pair
 from polymm.config import load_config
 from polymm.wiring import build_venue
 from runtime import trace
 from runtime.metrics import Metrics
 
 SCENARIO = "tick_to_order"
-TARGETS = {"p50_us": "<= 300 µs under load", "p99_us": "<= 1,500 µs under load"}
+TARGETS = {"p50_us": "<= 300 µs under load", "p99_us": "<= 1,500 µs under load",
+           "price_p50_us": "<= 300 µs under load", "price_p99_us": "<= 1,000 µs under load"}
 
 CYCLES = 100
-"""Post/cancel cycles (two paths each) per repeat (the smoke test shrinks it)."""
+"""Post/cancel (or high/low price) cycles, two paths each, per repeat (the smoke test shrinks
+it)."""
 ACTION_S = 0.010
 LOAD_RATE = 5_000
 SWITCH_INTERVAL_S = 0.0005
@@ -86,9 +106,21 @@ class _StrayCounter(logging.Filter):
         return True
 
 
+_UPDOWN = {
+    # Room for a step's move: a replacement never crosses the other quote still canceling
+    # (Up and Down bids summing to 1 would wait for the cancel's reply).
+    "quoter.half_spread_pips": 500,
+    # σ stays at its floor (``vol_floor_per_sqrt_s``, which sizes the steps): the steps' own
+    # returns barely enter an estimate with a day's memory.
+    "quoter.vol_halflife_s": 86400,
+}
+"""The ``updown`` strategy's settings in the ``price`` condition (see the module docstring)."""
+
+
 def _config(tmp: str, switch_s: float, affinity: tuple[int, ...],
-            pipeline: bool = True) -> Any:
+            pipeline: bool = True, price: bool = False) -> Any:
     return load_config(overrides={
+        **(_UPDOWN if price else {}),
         "quoter.bands.half_spread_pips": 1500,
         "quoter.min_seconds_to_close": 0,
         "order_manager.order_rate_per_s": 1000, "order_manager.order_burst": 2000,
@@ -105,11 +137,15 @@ def _config(tmp: str, switch_s: float, affinity: tuple[int, ...],
 
 
 def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_INTERVAL_S,
-                  pin: bool = False, pipeline: bool = True) -> dict[str, Any]:
-    """One fresh venue + bot; ``blocks`` lists of path samples and the pooled stage times."""
+                  pin: bool = False, pipeline: bool = True, price: bool = False
+                  ) -> dict[str, Any]:
+    """One fresh venue + bot; ``blocks`` lists of path samples and the pooled stage times.
+    ``price``: the paths start at reference-price steps instead of book moves."""
     args = ["--noise-rate", "0", "--assets", "btc", "--window-seconds", "900"]
     if market_rate:
         args += ["--market-rate", str(market_rate)]
+    if price:
+        args += ["--vol", "0"]
     old_switch = sys.getswitchinterval()
     old_affinity = os.sched_getaffinity(0)
     sim = start_sim(*args)
@@ -123,23 +159,32 @@ def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_I
     try:
         if pin and sim.pid is not None:
             os.sched_setaffinity(sim.pid, {1})
-        market = open_market(sim.base_url, min_left_s=120)
+        market = open_market(sim.base_url, strategy="updown" if price else "bands",
+                             min_left_s=120)
         clear_book(sim.base_url, market)
         mover = new_account(sim.base_url, seed=11)
-        for token in (0, 1):  # the top: Up bid 0.40, Up ask 0.60 (a BUY Down at 0.40)
-            (_, body), = order_bodies(mover, market, 1, price_pips=4000,
-                                      size_micro=10_000_000, token=token)
-            mover.client.post_order(body)
+        if not price:
+            for token in (0, 1):  # the top: Up bid 0.40, Up ask 0.60 (a BUY Down at 0.40)
+                (_, body), = order_bodies(mover, market, 1, price_pips=4000,
+                                          size_micro=10_000_000, token=token)
+                mover.client.post_order(body)
         with tempfile.TemporaryDirectory(prefix="bench-t2o-") as tmp:
-            cfg = _config(tmp, switch_s, (0,) if pin else (), pipeline)
-            bot = sup = BenchSupervisor(cfg, build_venue(cfg, sim.base_url), metrics=metrics)
+            cfg = _config(tmp, switch_s, (0,) if pin else (), pipeline, price)
+            bot = sup = BenchSupervisor(cfg, build_venue(cfg, sim.base_url), metrics=metrics,
+                                        price_feed=price)
             bot.start()
             bot.tell_markets(market)
             wait_until(lambda: bot.om_stats()["open_orders"] >= 2, 20,
                        "the bot did not quote both outcomes")
-            triggers = order_bodies(mover, market, blocks * CYCLES, price_pips=4600,
-                                    size_micro=10_000_000)
-            mover_proc = Mover(sim.base_url, mover.signer.address, mover.creds)
+            triggers: list[Any]
+            mover_proc: MoverProcess
+            if price:
+                triggers = [_price_steps(market, cfg)] * (blocks * CYCLES)
+                mover_proc = PriceMover(sim.base_url, market.asset)
+            else:
+                triggers = order_bodies(mover, market, blocks * CYCLES, price_pips=4600,
+                                        size_micro=10_000_000)
+                mover_proc = Mover(sim.base_url, mover.signer.address, mover.creds)
             try:
                 out = _drive(bot, mover_proc, triggers, blocks, sim.pid)
             finally:
@@ -162,6 +207,16 @@ def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_I
         os.sched_setaffinity(0, old_affinity)
 
 
+def _price_steps(market: Any, cfg: Any) -> tuple[int, int]:
+    """The (high, low) Binance prices for ``market``, sized for its time to close now."""
+    if not market.price_to_beat_e8:
+        raise RuntimeError("tick_to_order (price): the market lists no price to beat")
+    w = cfg.quoter.ref_weights
+    tau_s = (market.end_ms - time.time_ns() // 1_000_000) / 1000
+    return step_pair(market.price_to_beat_e8, tau_s, cfg.quoter.vol_floor_per_sqrt_s,
+                     w.binance / (w.binance + w.twap))
+
+
 def _cpu_s(pid: int | None) -> float:
     """CPU seconds (user + system) of this process, or of child ``pid`` from /proc."""
     if pid is None:
@@ -175,7 +230,7 @@ def _cpu_s(pid: int | None) -> float:
         return float("nan")
 
 
-def _drive(sup: BenchSupervisor, mover: Mover, triggers: list[tuple[str, bytes]],
+def _drive(sup: BenchSupervisor, mover: MoverProcess, triggers: list[Any],
            blocks: int, sim_pid: int | None) -> dict[str, Any]:
     pause = threading.Event()
     errors = 0
@@ -190,7 +245,9 @@ def _drive(sup: BenchSupervisor, mover: Mover, triggers: list[tuple[str, bytes]]
         errors += mover.run(block, ACTION_S, timeout_s=60 + 4 * ACTION_S * len(block))
         pause.wait(_SETTLE_S)  # late paths of the block reach the venue
         trace.disable()
-        paths = trace.paths(trace.records())
+        # A State timer tick (no decode mark) can also re-price; only frames are ticks.
+        paths = {c: row for c, row in trace.paths(trace.records()).items()
+                 if row[trace.DECODE]}
         samples.append([(row[trace.SEND] - c) / 1e3 for c, row in paths.items()])
         rows.extend(paths.items())
     elapsed = time.perf_counter() - t0
@@ -246,14 +303,19 @@ def measure(repeats: int) -> Result:
     idle = run_condition(market_rate=0, blocks=repeats)
     # The shipped default: the replacement is posted once the cancel's reply is read.
     seq = run_condition(market_rate=LOAD_RATE, blocks=repeats, pipeline=False)
+    price = run_condition(market_rate=LOAD_RATE, blocks=repeats, price=True)
     _summarise(res, load, "")
     _summarise(res, idle, "idle_")
     _summarise(res, seq, "sequential_")
+    _summarise(res, price, "price_")
     res.set("background_msgs_per_s", round(load["feed_msgs_per_s"]))
+    res.set("price_background_msgs_per_s", round(price["feed_msgs_per_s"]))
     res.set("stages", {"load": _stage_table(load["rows"]), "idle": _stage_table(idle["rows"]),
-                       "sequential": _stage_table(seq["rows"])})
-    res.set("stage_note", "each stage ends at its mark; cause = frame ts_recv_ns; "
-                          "load/idle: pipeline_replace on, sequential: off (the default)")
+                       "sequential": _stage_table(seq["rows"]),
+                       "price": _stage_table(price["rows"])})
+    res.set("stage_note", "each stage ends at its mark; cause = frame ts_recv_ns (market "
+                          "frame; price: PolyBolt tick); load/idle/price: pipeline_replace on, "
+                          "sequential: off (the default)")
     return res
 
 

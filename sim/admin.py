@@ -1,5 +1,5 @@
-"""Admin routes under ``/_sim``: state, fault profiles, and deterministic taker fills and tick
-changes for tests. Owned by the simulator's event loop.
+"""Admin routes under ``/_sim``: state, fault profiles, and deterministic taker fills, tick
+changes and reference-price steps for tests and benchmarks. Owned by the simulator's event loop.
 """
 
 from __future__ import annotations
@@ -17,14 +17,20 @@ from sim.book import BUY, SELL
 from sim.exchange import Exchange
 from sim.faults import Faults, load_profile, parse_profile
 from sim.hub import CHANNELS, Hub
+from sim.prices import E8
 from sim.stats import Stats
 from sim.wire import PIPS, parse_decimal_micro
+from sim.ws_prices import PricePublisher
+from venue.wire_common import WireError
+from venue.wire_prices import asset_of
 
 
 class Admin:
     def __init__(self, *, exchange: Exchange, hub: Hub, stats: Stats, faults: Faults,
-                 clock: Callable[[], float], rng: random.Random) -> None:
+                 clock: Callable[[], float], rng: random.Random,
+                 prices: PricePublisher | None = None) -> None:
         self.ex = exchange
+        self.price_pub = prices
         self.hub = hub
         self.stats = stats
         self.faults = faults
@@ -88,6 +94,31 @@ class Admin:
         self.stats.faults["tick_change"] += 1
         return web.json_response({"tick": m.tick_pips / PIPS})
 
+    async def price(self, request: web.Request) -> web.Response:
+        """``{"symbol": "btcusd" | "asset": "btc", "value": "100050.5"}``: set the asset's
+        exchange price and broadcast that one tick on the price sockets now (a deterministic
+        reference-price step; the simulated path goes on from it)."""
+        try:
+            req = orjson.loads(await request.read())
+        except orjson.JSONDecodeError as exc:
+            raise refuse(400, "body: {symbol | asset, value}") from exc
+        if not isinstance(req, dict):
+            raise refuse(400, "body: {symbol | asset, value}")
+        pub = self.price_pub
+        if pub is None:
+            raise refuse(500, "no price publisher on this venue")
+        try:
+            asset = asset_of(str(req.get("symbol") or req.get("asset") or ""))
+            e8 = parse_decimal_micro(str(req["value"]), E8)
+        except (KeyError, ValueError, WireError) as exc:
+            raise refuse(400, f"symbol or asset, and a decimal value, required: {exc}") from exc
+        if asset not in pub.prices.assets:
+            raise refuse(404, f"no price path for {asset!r}")
+        if e8 <= 0:
+            raise refuse(400, "value: expected > 0")
+        ts_ms = pub.push_spot(asset, e8, self.clock())
+        return web.json_response({"asset": asset, "value_e8": e8, "ts_ms": ts_ms})
+
     def _channels(self, req: Any) -> list[str]:
         chans = req.get("channels") or [req.get("channel")]
         if not isinstance(chans, list) or not chans or any(c not in CHANNELS for c in chans):
@@ -150,5 +181,6 @@ class Admin:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/_sim/state", self.state), web.post("/_sim/faults", self.set_faults),
                 web.post("/_sim/take", self.take), web.post("/_sim/tick", self.tick),
+                web.post("/_sim/price", self.price),
                 web.post("/_sim/drop", self.drop), web.post("/_sim/freeze", self.freeze),
                 web.get("/_sim/orders", self.orders)]

@@ -158,7 +158,7 @@ class Sim:
         self.faults.hub = self.hub
         self.admin = Admin(exchange=self.exchange, hub=self.hub, stats=self.stats,
                            faults=self.faults, clock=time.time,
-                           rng=random.Random(rng.getrandbits(64)))
+                           rng=random.Random(rng.getrandbits(64)), prices=self.price_pub)
         self.load = LoadGenerator(self.exchange, random.Random(rng.getrandbits(64)))
         self.tasks: list[asyncio.Task[None]] = []
         self._last_tick_fault = time.time()

@@ -1,8 +1,9 @@
 """Reference prices: a seeded GBM path per asset, a Chainlink-style 1 s price and its 60 s TWAP.
 
-The exchange price moves every 100 ms; the Chainlink price samples it once a second (with small
-deviation and occasional missing rounds); the TWAP is the mean of the Chainlink rounds of the
-last 60 s. Prices are kept as integers in 1e-8 USD. Owned by the simulator's event loop.
+The exchange price moves every 100 ms, or at once when the admin route sets it (``set_spot``);
+the Chainlink price samples it once a second (with small deviation and occasional missing
+rounds); the TWAP is the mean of the Chainlink rounds of the last 60 s. Prices are kept as
+integers in 1e-8 USD. Owned by the simulator's event loop.
 """
 
 from __future__ import annotations
@@ -66,6 +67,23 @@ class RefPrices:
             _trim(ap.exchange, now_ms, HISTORY_MS)
             out.append((ap.asset, now_ms, e8))
         return out
+
+    def set_spot(self, asset: str, e8: int, now: float) -> tuple[str, int, int]:
+        """Move ``asset``'s exchange price to ``e8`` at once (the admin route's step); the path
+        goes on from there. Returns (asset, ts_ms, e8) like one entry of ``step_exchange``.
+
+        Raises:
+            KeyError: ``asset`` has no price path.
+            ValueError: ``e8`` is not positive.
+        """
+        if e8 <= 0:
+            raise ValueError(f"a price must be positive, got {e8} e-8")
+        ap = self.assets[asset]
+        now_ms = int(now * 1000)
+        ap.price = e8 / E8
+        ap.exchange.append((now_ms, e8))
+        _trim(ap.exchange, now_ms, HISTORY_MS)
+        return asset, now_ms, e8
 
     def step_chainlink(self, now: float) -> list[tuple[str, int, int, int]]:
         """One Chainlink round per asset (some skipped): (asset, ts_ms, price e8, twap e8)."""

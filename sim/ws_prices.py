@@ -37,6 +37,15 @@ class PricePublisher:
         self.hub = hub
         self.prices = prices
 
+    def push_spot(self, asset: str, e8: int, now: float) -> int:
+        """Set ``asset``'s exchange price to ``e8`` and send that one tick to every subscriber
+        now (PolyBolt ``price.crypto`` and RTDS ``crypto_prices``); the 100 ms timer goes on
+        from the new price. Returns the tick's ``ts_ms``. Raises ``KeyError`` for an asset
+        without a price path and ``ValueError`` for a non-positive price."""
+        tick = self.prices.set_spot(asset, e8, now)
+        self.exchange((tick,))
+        return tick[1]
+
     def _polybolt(self, conn: Conn, channel: str, payload: dict[str, Any], ts_ms: int,
                   snapshot: bool = False) -> None:
         seq = conn.seq.get(channel, 0) + 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +18,7 @@ def _number(value: object) -> bool:
 
 
 def _check(result: object, scenario: str, keys: tuple[str, ...]) -> dict[str, object]:
-    obj = result.as_json()  # type: ignore[attr-defined]
+    obj: dict[str, object] = result.as_json()  # type: ignore[attr-defined]
     assert obj["scenario"] == scenario
     for key in keys:
         assert key in obj, f"{scenario}: figure {key} missing"
@@ -26,7 +27,7 @@ def _check(result: object, scenario: str, keys: tuple[str, ...]) -> dict[str, ob
 
 
 @pytest.fixture
-def tracing():
+def tracing() -> Iterator[None]:
     yield
     trace.disable()
 
@@ -128,9 +129,14 @@ def test_tick_to_order_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tick_to_order, "LOAD_RATE", 500)
     obj = _check(tick_to_order.measure(1), "tick_to_order",
                  ("p50_us", "p99_us", "p999_us", "idle_p50_us", "idle_p99_us",
-                  "background_msgs_per_s", "sequential_p50_us", "sequential_p99_us"))
+                  "background_msgs_per_s", "sequential_p50_us", "sequential_p99_us",
+                  "price_p50_us", "price_p99_us", "price_samples"))
+    # The price condition: reference-price steps reached the venue as replaces.
+    assert obj["price_p50_us"] > 0 and obj["price_p99_us"] > 0  # type: ignore[operator]
+    assert obj["price_samples"] > 0  # type: ignore[operator]
     stages = obj["stages"]
-    assert isinstance(stages, dict) and set(stages) == {"load", "idle", "sequential"}
+    assert isinstance(stages, dict) and set(stages) == {"load", "idle", "sequential", "price"}
     for table in stages.values():
         assert "send" in table
         assert all(_number(row["p50_us"]) for row in table.values())
+    assert all(row["p50_us"] > 0 for row in stages["price"].values())
