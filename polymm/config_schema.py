@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from actors.event_log import EventLogConfig
 from trading.params import OrderParams, QuoteParams, RiskLimits, rng
@@ -237,10 +235,22 @@ class RuntimeConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Config:
-    """The whole configuration of one run. ``mode`` is required: ``paper`` or ``live``."""
+class PaperConfig:
+    """Section ``paper``: the local paper exchange of ``mode: dry_run`` (orders never leave
+    the machine; they fill from the venue's public tape, see ``trading.paper_exchange``).
 
-    mode: str = field(metadata=rng(choices=("paper", "live")))
+    ``latency_ms``: the venue's delay on a post or a cancel, as the paper exchange applies it.
+    """
+
+    latency_ms: int = field(default=50, metadata=rng(0, 10_000))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """The whole configuration of one run. ``mode`` is required: ``paper`` (the simulated
+    venue), ``dry_run`` (the venue's public data, a local paper exchange) or ``live``."""
+
+    mode: str = field(metadata=rng(choices=("paper", "dry_run", "live")))
     instance: str = field(default="default", metadata={"pattern": r"[A-Za-z0-9_-]{1,40}"})
     venue: VenueConfig = field(default_factory=VenueConfig)
     sim: SimConfig = field(default_factory=SimConfig)
@@ -256,32 +266,7 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
-
-
-PAPER_ONLY_HINT = ("to trade on Polymarket use mode: live with --live; a dry run against the "
-                   "real venue's public data is not available yet")
-
-
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url``'s host is this machine (127.0.0.0/8, ::1 or ``localhost``)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def paper_url_errors(venue: VenueConfig) -> list[str]:
-    """Paper mode trades with a throw-away key against the simulated venue only: pointed at
-    a real venue it would create API keys and send orders there."""
-    return [f"venue.{f.name}: mode paper trades only against the simulated venue on loopback, "
-            f"got {getattr(venue, f.name)!r} (there it would create API keys for a throw-away "
-            f"key and send real orders); {PAPER_ONLY_HINT}"
-            for f in dataclasses.fields(venue)
-            if f.name.endswith("_url") and getattr(venue, f.name) != "sim"
-            and not is_loopback_url(str(getattr(venue, f.name)))]
+    paper: PaperConfig = field(default_factory=PaperConfig)
 
 
 def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:
@@ -290,11 +275,10 @@ def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:
     ``unset`` maps key paths whose ``!ENV`` variable was not set to the variable's name, so a
     requirement can name the variable to set.
     """
+    from polymm.config_modes import mode_errors
     from venue.gamma import interval_seconds
 
-    errors: list[str] = []
-    if cfg.mode == "paper":
-        errors += paper_url_errors(cfg.venue)
+    errors = mode_errors(cfg)
     live = cfg.mode == "live"
     v = cfg.venue
     if v.private_key is not None and v.keystore_path is not None:

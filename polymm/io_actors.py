@@ -29,8 +29,10 @@ def start_io_actor(sup: Any, name: str) -> pykka.ActorRef[Any]:
                               metrics=sup.metrics, shutdown=sup.shutting_down)
     if name == "market_feed":
         # Tick changes go to the State only: the OrderManager takes the tick with the
-        # desired quotes priced on it.
-        return MarketFeed.start(v.market_ws_url, cfg.market_feed, [state],
+        # desired quotes priced on it. In a dry run the OrderManager's paper exchange fills
+        # from the market channel, so it reads it too.
+        return MarketFeed.start(v.market_ws_url, cfg.market_feed,
+                                [state, om] if sup.dry_run else [state],
                                 metrics=sup.metrics, shutdown=sup.shutting_down)
     if name == "price_feed":
         url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url

@@ -32,7 +32,7 @@ from messages import (
 from messages.errors import PolymmError, VenueError
 from polymm.health import collect, emit_gauges, healthy, pnl_report, reconnect_counts
 from polymm.io_actors import start_io_actor
-from polymm.wiring import Venue, build_venue
+from polymm.wiring import Venue, build_venue, paper_gateway
 from runtime.process import apply_runtime, freeze_startup_objects
 from runtime.roles import CurrentRef
 from runtime.slot import LatestSlot
@@ -95,6 +95,10 @@ class Supervisor:
         self._event_log_stats: dict[str, Any] = {}
         self.status_server: Any = None
         self.fills_at_start = 0
+        # A dry run never opens the user channel (its fills come from the paper exchange).
+        self.dry_run = config.mode == "dry_run"
+        self.io_roles = tuple(n for n in ("user_feed", "market_feed", "price_feed", "discovery")
+                              if not (self.dry_run and n == "user_feed"))
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -146,10 +150,11 @@ class Supervisor:
             out_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
         self.quote_slot.bind(self._waker("quoter"))
         self._ping("quoter")
+        venue_side: dict[str, Any] = {"gateway": paper_gateway(cfg)} if self.dry_run else {
+            "signer": v.signer, "client": v.client, "api_key": v.creds.api_key,
+            "maker": v.maker, "signature_type": cfg.venue.signature_type}
         om = self.actors.add("order_manager", OrderManager.start(
-            params=cfg.order_manager, limits=cfg.risk, signer=v.signer, client=v.client,
-            owner=SELF, api_key=v.creds.api_key, maker=v.maker,
-            signature_type=cfg.venue.signature_type,
+            params=cfg.order_manager, limits=cfg.risk, owner=SELF, **venue_side,
             desired_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics,
             user_feed_stale=lambda why: user_feed.tell(ReconnectFeed(reason=why)),
             recovered_sink=roles["state"].tell))
@@ -160,8 +165,11 @@ class Supervisor:
         # Fills that were already ours before this run (read back above): the run summary
         # reports this run's fills only. The ask queues behind the tells, so it sees them all.
         self.fills_at_start = int(om.proxy().stats().get(timeout=ASK_TIMEOUT_S)["fills"])
-        for name in ("user_feed", "market_feed", "price_feed", "discovery"):
+        for name in self.io_roles:
             self._start_io(name)
+        if self.dry_run:  # our orders' events come from the paper exchange, always there
+            self._tell("state", FeedStatus(feed="user", connected=True, reason="paper",
+                                           ts_recv_ns=time.time_ns()))
         self._tickers.append(Ticker(STATE_TICK_S, self._tick_state, name="state").start())
         from polymm.status_http import build_status_server
 
@@ -176,8 +184,11 @@ class Supervisor:
     def _startup_trades(self) -> list[Any]:
         """Our trades at the venue, to rebuild positions after a restart (or a crash).
 
-        Live, quoting without knowing our positions is refused; on paper it is only logged.
+        Live, quoting without knowing our positions is refused; on paper it is only logged. A
+        dry run starts flat (the paper exchange is new) and makes no private request.
         """
+        if self.dry_run:
+            return []
         try:
             return our_trades(self.venue.client, self.venue.creds.api_key)
         except VenueError as exc:
@@ -202,7 +213,6 @@ class Supervisor:
 
     def _tick_state(self) -> None:
         self._tell("state", TimerTick(name="state", ts_recv_ns=time.time_ns()))
-
 
     def _start_io(self, name: str) -> None:
         self.actors.add(name, start_io_actor(self, name))
@@ -366,7 +376,10 @@ class Supervisor:
         return result
 
     def _venue_cancel_all(self) -> dict[str, Any]:
-        """Last resort when the OrderManager could not: cancel-all straight from here."""
+        """Last resort when the OrderManager could not: cancel-all straight from here (a dry
+        run has nothing at the venue: its paper orders end with the process)."""
+        if self.dry_run:
+            return {"open_orders_after_shutdown": 0, "cancel_all": "none (dry run)"}
         try:
             self.venue.client.cancel_all()
             left = self.venue.client.open_orders()

@@ -2,7 +2,8 @@
 
 Secrets come from the config (which reads them from the environment only). In paper mode
 against the simulated venue with no key configured, a throw-away key is generated and API
-credentials are created with L1 auth, so ``make run`` needs no credentials at all.
+credentials are created with L1 auth, so ``make run`` needs no credentials at all. A dry run
+builds no signer, no credentials and no REST client: only Gamma, and the public feeds' URLs.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ def sim_urls(base_url: str) -> Urls:
                 user_ws=f"{ws}/ws/user", polybolt=f"{ws}/ws/prices", rtds=f"{ws}/rtds")
 
 
-def config_urls(venue_cfg: Any, sim_base_url: str | None) -> Urls:
-    """Resolve the ``venue`` section's URLs; the literal ``sim`` means the simulated venue."""
+def config_urls(venue_cfg: Any, sim_base_url: str | None, *, stand_in: bool = False) -> Urls:
+    """Resolve the ``venue`` section's URLs; the literal ``sim`` means the simulated venue.
+    ``stand_in`` (a dry run given a simulated venue): every URL goes to it."""
     sim = sim_urls(sim_base_url) if sim_base_url else None
+    if stand_in and sim is not None:
+        return sim
     out = {}
     for key, attr in (("clob", "clob_url"), ("gamma", "gamma_url"),
                       ("market_ws", "market_ws_url"), ("user_ws", "user_ws_url"),
@@ -94,7 +98,13 @@ def build_venue(config: Any, sim_base_url: str | None = None) -> Venue:
     from venue.rest import ClobClient
 
     vc = config.venue
-    urls = config_urls(vc, sim_base_url)
+    dry_run = config.mode == "dry_run"
+    urls = config_urls(vc, sim_base_url, stand_in=dry_run)
+    if dry_run:
+        # Public data only: nothing here can sign or authenticate a request.
+        return Venue(urls=urls, signer=None, client=None,
+                     gamma=GammaClient(urls.gamma, timeout_s=max(2.0, vc.http_timeout_s)),
+                     creds=None, maker="")
     key = _secret(vc.private_key)
     if key is None and getattr(vc, "keystore_path", None):
         key = read_keystore(vc.keystore_path, _secret(vc.keystore_password))
@@ -169,3 +179,14 @@ def _l1_creds(client: Any, key: str) -> Any:
                 last = exc
         time.sleep(0.2 * (attempt + 1))  # start-up only, before any actor runs
     raise ConfigError([f"venue.api_key: could not derive or create API credentials: {last}"])
+
+
+def paper_gateway(cfg: Any) -> Any:
+    """The dry run's venue: a paper exchange (``trading.paper_exchange``) behind the gateway
+    seam, with the configured latency; it fills from the market channel."""
+    from trading.paper_exchange import PaperExchange
+    from trading.paper_gateway import PaperGateway
+    from venue.redact import SELF
+
+    return PaperGateway(PaperExchange(owner=SELF, latency_ms=cfg.paper.latency_ms),
+                        post_only=cfg.order_manager.post_only)

@@ -16,7 +16,7 @@ import pytest
 from journal import encode_line
 from polymm.cli import main
 from polymm.config import load_config
-from polymm.config_schema import is_loopback_url
+from polymm.config_modes import is_loopback_url
 from polymm.replay import params_record
 from polymm.wiring import read_keystore
 

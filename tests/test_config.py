@@ -93,7 +93,7 @@ def test_partial_section_keeps_the_section_defaults(tmp_path: Path) -> None:
 def test_mode_is_required_and_checked(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "instance: x\n") == ["mode: required"]
     assert errors_of(tmp_path, "mode: papr\n") == [
-        "mode: expected one of paper, live, got 'papr' (did you mean 'paper'?)"]
+        "mode: expected one of paper, dry_run, live, got 'papr' (did you mean 'paper'?)"]
 
 
 def test_unknown_keys_suggest_the_right_one(tmp_path: Path) -> None:

@@ -41,6 +41,8 @@ from runtime.ticker import Ticker
 from trading.order_report import Outbox
 from trading.order_steps import Steps
 from trading.order_tracker import OrderTracker
+from trading.paper_exchange import PaperEvent
+from trading.paper_gateway import PAPER_MESSAGES, MarketMessage, PaperGateway
 from trading.params import OrderParams, RiskLimits
 from trading.planner import OrderPlanner
 from venue.gateway import ClobApi, ClobGateway, Gateway, Signer, market_infos
@@ -118,6 +120,11 @@ class OrderManager(Actor):
             KillSwitch: self.on_kill_switch,
             TimerTick: self.on_timer,
         }
+        # A dry run: the paper exchange fills our orders from the market channel, which this
+        # actor then reads too.
+        self._paper = gateway if isinstance(gateway, PaperGateway) else None
+        if self._paper is not None:
+            self._handlers.update({cls: self.on_market_data for cls in PAPER_MESSAGES})
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -171,8 +178,12 @@ class OrderManager(Actor):
     # -- asked by the supervisor -----------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Counters for the status line and the run summary."""
-        return {**self.planner.stats(), "heartbeat_errors": self._heartbeat_errors}
+        """Counters for the status line and the run summary (a dry run adds ``paper``: the
+        paper exchange's account)."""
+        out = {**self.planner.stats(), "heartbeat_errors": self._heartbeat_errors}
+        if self._paper is not None:
+            out["paper"] = self._paper.summary()
+        return out
 
     def shutdown(self) -> dict[str, Any]:
         """Stop posting, cancel everything at the venue, settle the orders whose outcome is
@@ -197,7 +208,29 @@ class OrderManager(Actor):
         self.run_pass()
 
     def on_markets_changed(self, msg: MarketsChanged) -> None:
+        if self._paper is not None:
+            self._paper.set_markets(msg.markets)
         self.planner.set_markets(market_infos(msg.markets))
+        self.run_pass()
+
+    def on_market_data(self, msg: MarketMessage) -> None:
+        """A dry run: a market-channel message, to the paper exchange."""
+        assert self._paper is not None
+        self._paper_events(self._paper.on_market(msg))
+
+    def _paper_events(self, events: list[PaperEvent]) -> None:
+        """The paper exchange's user-channel events: to the State (as the user feed's would
+        go) and to the planner; a pass follows if any changed our orders."""
+        if not events:
+            return
+        now = self._clock()
+        for ev in events:
+            if self._recovered_sink is not None:
+                self._recovered_sink(ev)
+            if isinstance(ev, OrderEvent):
+                self.planner.order_event(ev, now)
+            else:
+                self.planner.trade_event(ev, now)
         self.run_pass()
 
     def on_order_event(self, ev: OrderEvent) -> None:
@@ -282,6 +315,8 @@ class OrderManager(Actor):
             self._user_feed_stale(f"{late} acknowledged orders without a user event")
         look_up(self.planner, self._gateway, self.tracker.due_checks(int(now_s * 1000)), now_s)
         self.planner.gauges(now_s)
+        if self._paper is not None:
+            self._paper_events(self._paper.advance())
         self.run_pass()
 
     def reconcile(self) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from messages.errors import ConfigError, PolymmError
-from polymm.config_schema import MASK, PAPER_ONLY_HINT, is_loopback_url
+from polymm.config_modes import PAPER_ONLY_HINT, is_loopback_url
+from polymm.config_schema import MASK
 
 HELP = "run the market maker (default: against a simulated venue started as a child process)"
 logger = logging.getLogger("polymm.run")
@@ -188,6 +189,8 @@ def redact_logs(venue: Any) -> None:
     (The signing key stays inside the signer and is never formatted anywhere.)
     """
     c = venue.creds
+    if c is None:  # a dry run holds no secret
+        return
     flt = SecretFilter([s for s in (c.api_key, c.secret, c.passphrase) if s])
     for handler in logging.getLogger().handlers:
         handler.addFilter(flt)
@@ -233,6 +236,7 @@ def _run_bot(cfg: Any, args: argparse.Namespace, sim_url: str | None, sim: Any) 
 def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) -> dict[str, Any]:
     stats = result.get("stats", {})
     summary: dict[str, Any] = {
+        "mode": sup.config.mode,
         "duration_s": round(time.time() - started, 1),
         "orders_posted": stats.get("orders_posted", 0),
         "orders_canceled": stats.get("orders_canceled", 0),
@@ -250,6 +254,7 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
         "open_orders_after_shutdown": result.get("open_orders_after_shutdown", -1),
         "actors_left": result.get("actors_left", 0),
         "pnl": result.get("pnl", {}),
+        **({"paper": stats["paper"]} if "paper" in stats else {}),
         "faults_injected": {},
         # What the bot recovered from: reconnects (each one resubscribes and resyncs), POSTs
         # with an unknown outcome resolved by event or lookup; the venue's view is added below.

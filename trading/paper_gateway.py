@@ -1,0 +1,166 @@
+"""The dry run's venue gateway: the paper exchange behind ``venue.gateway.Gateway``.
+
+The OrderManager cannot tell it from the CLOB: it signs (checks amounts as the CLOB gateway
+does, without a key: the order id is a local hash), posts, cancels and cancels all with the
+same typed outcomes, and the fills come back as the user channel's order and trade events. It
+also takes the market channel's messages (``on_market``), which the paper exchange fills our
+orders from, and ``advance`` applies what its latency has made due.
+
+Thread ownership: the OrderManager's thread (or a backtest's one thread). ``wall_ms`` is the
+clock the paper exchange's latency runs on: the wall clock in a dry run, the virtual clock in a
+backtest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from messages import (
+    BookChange,
+    BookSnapshot,
+    DesiredQuote,
+    LastTrade,
+    Market,
+    MarketResolved,
+    OrderHash,
+    RejectReason,
+    RemoteOrder,
+    TickSizeChanged,
+    TokenId,
+    TradeEvent,
+)
+from trading.paper_exchange import PaperEvent, PaperExchange, PaperOrder
+from venue.gateway import (
+    CancelReply,
+    MarketInfo,
+    PostOutcome,
+    PostReply,
+    PostVerdict,
+    SignedOrder,
+    SignRefusal,
+)
+from venue.orders import SIZE_STEP_MICRO, limit_order_amounts_int
+from venue.refusals import Refusal
+
+MarketMessage = BookSnapshot | BookChange | LastTrade | TickSizeChanged | MarketResolved
+PAPER_MESSAGES = (BookSnapshot, BookChange, LastTrade, TickSizeChanged, MarketResolved)
+
+
+class PaperGateway:
+    """A ``Gateway`` over one ``PaperExchange`` (see the module docstring)."""
+
+    def __init__(self, exchange: PaperExchange, *, post_only: bool,
+                 wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
+        self.exchange = exchange
+        self._post_only = post_only
+        self._wall_ms = wall_ms
+        self._n = 0
+        # Canceled by a reply already given, though the paper exchange applies the cancel only
+        # after its latency: the venue no longer lists such an order.
+        self._canceled: set[OrderHash] = set()
+
+    # -- the market channel --------------------------------------------------------------------
+
+    def set_markets(self, markets: Sequence[Market]) -> None:
+        for m in markets:
+            self.exchange.set_market_from(m)
+
+    def on_market(self, msg: MarketMessage) -> list[PaperEvent]:
+        """A market-channel message: the fills (and cancels) it caused, as user events."""
+        now = self._wall_ms()
+        ex = self.exchange
+        if isinstance(msg, BookSnapshot | BookChange):
+            return ex.on_book(msg, now)
+        if isinstance(msg, LastTrade):
+            return ex.on_trade(msg, now)
+        if isinstance(msg, TickSizeChanged):
+            return ex.on_tick(msg, now)
+        return list(ex.on_resolved(msg, now).events)
+
+    def summary(self) -> dict[str, Any]:
+        """The paper account for the status and the run summary (USD; micro-units inside)."""
+        a = self.exchange.account()
+        return {"fills": a.fills, "cash_usd": a.cash_micro / 1e6, "fees_usd": a.fees_micro / 1e6,
+                "payouts_usd": a.payout_micro / 1e6,
+                "maker_volume_usd": a.maker_volume_micro / 1e6,
+                "taker_volume_usd": a.taker_volume_micro / 1e6,
+                "rebate_estimate_usd": a.rebate_estimate_micro / 1e6,
+                "open_orders": len(self.exchange.open_orders()),
+                "ignored_inputs": self.exchange.ignored}
+
+    def advance(self) -> list[PaperEvent]:
+        """What the latency has made due by now (arrivals, cancels, confirmations)."""
+        return self.exchange.advance(self._wall_ms())
+
+    # -- the Gateway ---------------------------------------------------------------------------
+
+    def sign(self, quote: DesiredQuote, market: MarketInfo,
+             tick_pips: int) -> SignedOrder | SignRefusal:
+        size = quote.size_micro - quote.size_micro % SIZE_STEP_MICRO
+        try:
+            limit_order_amounts_int(quote.side, quote.price_pips, size, tick_pips,
+                                    min_size_micro=market.min_size_micro)
+        except ValueError as exc:
+            why = str(exc)
+            reason = RejectReason.TICK if "tick" in why else RejectReason.MIN_SIZE
+            return SignRefusal(quote=quote, reason=reason, message=why)
+        if size != quote.size_micro:
+            quote = DesiredQuote(condition_id=quote.condition_id, token_id=quote.token_id,
+                                 side=quote.side, price_pips=quote.price_pips, size_micro=size)
+        self._n += 1
+        # A local id shaped like the venue's (32 bytes of hex), unique per order.
+        digest = hashlib.sha256(f"paper:{self._n}:{quote.token_id}:{quote.side.value}:"
+                                f"{quote.price_pips}:{size}".encode()).hexdigest()
+        return SignedOrder(order_id=OrderHash("0x" + digest), quote=quote, body=b"")
+
+    def post(self, orders: Sequence[SignedOrder]) -> PostReply:
+        now_ns = time.time_ns()
+        results = self.exchange.post([
+            PaperOrder(order_id=o.order_id, condition_id=o.quote.condition_id,
+                       token_id=o.quote.token_id, side=o.quote.side,
+                       price_pips=o.quote.price_pips, size_micro=o.quote.size_micro,
+                       post_only=self._post_only) for o in orders], self._wall_ms())
+        outcomes = tuple(
+            PostOutcome(order_id=r.order_id, verdict=PostVerdict.ACCEPTED,
+                        status=r.status or "live") if r.accepted else
+            PostOutcome(order_id=r.order_id, verdict=PostVerdict.REJECTED,
+                        reason=r.reason or RejectReason.OTHER, message=r.message)
+            for r in results)
+        return PostReply(outcomes=outcomes, sent_ns=now_ns, recv_ns=time.time_ns())
+
+    def begin_cancel(self, ids: Sequence[OrderHash]) -> object | Refusal:
+        return tuple(ids)
+
+    def finish_cancel(self, pending: object) -> CancelReply | Refusal:
+        assert isinstance(pending, tuple)
+        canceled, not_canceled = self.exchange.cancel(list(pending), self._wall_ms())
+        self._canceled.update(canceled)
+        return CancelReply(canceled=tuple(canceled), not_canceled=dict(not_canceled))
+
+    def cancel_all(self) -> CancelReply | Refusal:
+        canceled = self.exchange.cancel_all(self._wall_ms())
+        self._canceled.update(canceled)
+        return CancelReply(canceled=tuple(canceled))
+
+    def heartbeat(self) -> Refusal | None:
+        return None  # nothing rests at a venue: there is no dead-man switch to keep
+
+    def tick_size(self, token_id: TokenId) -> int | Refusal:
+        tick = self.exchange.tick_pips(token_id)
+        if tick is None:
+            return Refusal(reason=RejectReason.INVALID, message=f"unknown token {token_id}")
+        return tick
+
+    def open_orders(self) -> list[RemoteOrder]:
+        # Forget the ones the paper exchange is done with (it returns None for those).
+        self._canceled = {h for h in self._canceled if self.exchange.matched_micro(h) is not None}
+        return [o for o in self.exchange.open_orders() if o.order_id not in self._canceled]
+
+    def look_up(self, order_id: OrderHash) -> RemoteOrder | None:
+        return next((o for o in self.open_orders() if o.order_id == order_id), None)
+
+    def our_trades(self) -> list[TradeEvent]:
+        return []  # the paper exchange's events reach the OrderManager as they happen
