@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from trading.order_report import GAUGE, INCR, Outbox
+from trading.order_report import GAUGE, INCR, Outbox, built
 
 
 class OrderOutput:
@@ -31,7 +31,7 @@ class OrderOutput:
         log, metrics = self.log, self.metrics
         if log is not None:
             for kind, obj in box.log:
-                log.append(kind, obj)
+                log.append(kind, built(obj))
         for event in box.events:
             for sink in self.sinks:
                 sink(event)

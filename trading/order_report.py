@@ -44,6 +44,21 @@ logger = logging.getLogger("actors.order_manager")
 INCR, GAUGE, TIMING = "incr", "gauge", "timing"
 
 
+class _Later:
+    """A record not built yet (``Outbox.record_later``)."""
+
+    __slots__ = ("args", "build", "kw")
+
+    def __init__(self, build: Callable[..., dict[str, Any]], args: tuple[Any, ...],
+                 kw: dict[str, Any]) -> None:
+        self.build, self.args, self.kw = build, args, kw
+
+
+def built(obj: Any) -> Any:
+    """A log entry's object, building a deferred record."""
+    return obj.build(*obj.args, **obj.kw) if type(obj) is _Later else obj
+
+
 class Outbox:
     """Log entries (``("order", record)`` or ``("out", event)``, in order), the events for
     the sinks, metric samples ``(kind, name, value, dim)`` and messages for the State."""
@@ -68,6 +83,12 @@ class Outbox:
         """A decision record for replay and post-mortems."""
         if self.recording:
             self.log.append(("order", rec))
+
+    def record_later(self, build: Callable[..., dict[str, Any]], *args: Any, **kw: Any) -> None:
+        """A decision record built at flush time, after the pass's requests are on the wire:
+        ``build(*args, **kw)`` (its arguments must not change until then)."""
+        if self.recording:
+            self.log.append(("order", _Later(build, args, kw)))
 
     def incr(self, name: str, n: int = 1, dim: str = "") -> None:
         self.metrics.append((INCR, name, n, dim))

@@ -300,10 +300,10 @@ class OrderPlanner:
         result = diff_orders(quotes, live, pending, in_flight, self.params, managed, self.ticks,
                              post_behind_cancels=post_behind)
         self.out.timing_ms("orders.diff_ms", (time.perf_counter_ns() - t0) / 1e6)
-        if self.out.recording and (result.cancels or result.posts):
-            self.out.record(diff_record(d.seq if d is not None else -1, quotes, live, pending,
-                                        in_flight, managed, self.ticks, result,
-                                        post_behind=post_behind))
+        if result.cancels or result.posts:
+            self.out.record_later(diff_record, d.seq if d is not None else -1, quotes, live,
+                                  pending, in_flight, managed, self.ticks, result,
+                                  post_behind=post_behind)
         return result
 
     def halt_if_tripped(self, now_s: float) -> Steps:

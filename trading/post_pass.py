@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from messages import DesiredQuote, RejectReason, TickSizeChanged, TokenId
 from trading.diff import DiffResult, batches
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger("actors.order_manager")
 
 TICK_REFRESH_MIN_S = 5.0
+
+
+def post_record(seq: int, signed: Sequence[SignedOrder]) -> dict[str, Any]:
+    """The ``post`` record: the orders of one ``POST /orders``, with their hashes."""
+    return {"op": "post", "seq": seq,
+            "orders": [{"id": s.order_id, "token": s.quote.token_id, "side": s.quote.side.value,
+                        "price_pips": s.quote.price_pips, "size_micro": s.quote.size_micro}
+                       for s in signed]}
 
 
 def post_pass(p: OrderPlanner, diff: DiffResult, now_s: float, *, behind: bool = False) -> Steps:
@@ -50,9 +58,8 @@ def post_pass(p: OrderPlanner, diff: DiffResult, now_s: float, *, behind: bool =
     risk = check_posts(posts, exposure, per_market, p.limits, min_sizes)
     # The pUSD at risk that this check held against risk.max_notional_usd.
     p.out.gauge("risk.notional_usd", exposure.notional_micro / 1e6)
-    if p.out.recording:
-        p.out.record(risk_record(posts, positions, cost, live, in_flight, per_market,
-                                 min_sizes, risk))
+    p.out.record_later(risk_record, posts, positions, cost, live, in_flight, per_market,
+                       min_sizes, risk)
     if behind:
         if risk.dropped:
             p.out.incr("orders.replace_waits", len(risk.dropped))
@@ -90,11 +97,7 @@ def send_posts(p: OrderPlanner, quotes: Sequence[DesiredQuote], now_s: float) ->
                 signed.append(r)
         if not signed:
             continue
-        p.out.record({"op": "post", "seq": seq,
-                      "orders": [{"id": s.order_id, "token": s.quote.token_id,
-                                  "side": s.quote.side.value,
-                                  "price_pips": s.quote.price_pips,
-                                  "size_micro": s.quote.size_micro} for s in signed]})
+        p.out.record_later(post_record, seq, tuple(signed))
         p.out.timing_ms("orders.batch_size", len(signed), "post")
         reply, at = yield Post(tuple(signed))
         if reply.refusal is not None:
