@@ -9,23 +9,87 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypedDict
 
 from actors.ws_support import LogLimiter
 from messages import ConditionId, Market, MarketsChanged, TimerTick
 from messages.errors import ConfigError
 from runtime.actor import Actor
+from runtime.sinks import MetricSink, Tell
 from runtime.ticker import Ticker
+from trading.params import rng
 from venue.gamma import interval_seconds, window_slug, window_start
 from venue.gamma_events import Target, build_markets
 
 logger = logging.getLogger(__name__)
 
-Sink = Callable[[object], None]
+ASSET_PATTERN = r"[a-z0-9]{1,16}"
+# 5m, 15m and 4h are Polymarket's crypto up/down series; "<N>s" is any other window length
+# in seconds (the simulated venue names a 120 s window "120s"); "sim" is resolved by the loader
+# to the simulated venue's window length (sim.window_seconds).
+INTERVAL_PATTERN = r"5m|15m|4h|[1-9][0-9]{0,5}s|sim"
 
 
-def wanted_slugs(series: Sequence[Any], slugs: Sequence[Any], now_s: float) -> dict[str, Target]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeriesConfig:
+    """One rolling up/down series: the current window and the next ``windows - 1``.
+
+    ``interval: sim`` follows ``sim.window_seconds`` (so ``run --window-seconds`` just works);
+    the loaded config holds the resolved label (``120s``), never ``sim``.
+    """
+
+    asset: str = field(metadata={"pattern": ASSET_PATTERN})
+    interval: str = field(metadata={"pattern": INTERVAL_PATTERN})
+    windows: int = field(default=2, metadata=rng(1, 12))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlugConfig:
+    """One fixed market quoted by slug."""
+
+    slug: str = field(metadata={"pattern": r"[a-z0-9][a-z0-9-]{0,199}"})
+    alias: str = field(metadata={"pattern": r"[A-Za-z0-9_.-]{1,40}"})
+    strategy: str = field(default="bands", metadata=rng(choices=("bands", "updown")))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscoveryConfig:
+    """Section ``discovery``: which markets to trade and how often to ask Gamma; Discovery's
+    construction data, with the one set of defaults (the config loader checks the ranges).
+
+    Polls every ``poll_interval_s``, and every ``fast_poll_interval_s`` within
+    ``fast_window_s`` of a window boundary.
+    """
+
+    series: tuple[SeriesConfig, ...] = ()
+    slugs: tuple[SlugConfig, ...] = ()
+    poll_interval_s: float = field(default=30.0, metadata=rng(1, 3600))
+    fast_poll_interval_s: float = field(default=1.0, metadata=rng(0.1, 60))
+    fast_window_s: float = field(default=10.0, metadata=rng(0, 600))
+
+
+class GammaEvents(Protocol):
+    """What Discovery asks of Gamma (``venue.gamma.GammaClient``)."""
+
+    def events_by_slug(self, slugs: Sequence[str]) -> Sequence[Mapping[str, object]]:
+        """Gamma's event objects (JSON) for those of ``slugs`` that exist."""
+        ...
+
+
+class DiscoveryStats(TypedDict):
+    """``Discovery.stats()``."""
+
+    polls: int
+    errors: int
+    changes: int
+    markets: int
+    next_poll_s: float
+
+
+def wanted_slugs(series: Sequence[SeriesConfig], slugs: Sequence[SlugConfig],
+                 now_s: float) -> dict[str, Target]:
     """Every event slug to ask Gamma for at ``now_s``: the current window of each series and
     the next ``windows - 1``, then the fixed slugs, in that order."""
     out: dict[str, Target] = {}
@@ -33,7 +97,7 @@ def wanted_slugs(series: Sequence[Any], slugs: Sequence[Any], now_s: float) -> d
     for s in series:
         n = interval_seconds(s.interval)
         start = window_start(now, s.interval)
-        for k in range(max(1, int(s.windows))):
+        for k in range(max(1, s.windows)):
             out[window_slug(s.asset, s.interval, start + k * n)] = (
                 f"{s.asset}-{s.interval}", s.asset, "updown")
     for c in slugs:
@@ -87,19 +151,25 @@ class Discovery(Actor):
     and ``markets()`` through a proxy (supervisor and tests). Emits: ``MarketsChanged`` to every
     sink, only when the set or a field of a market changed. On failure: Gamma errors are logged
     (rate-limited) and counted and the last known set stays; nothing here is fatal.
+
+    Args:
+        gamma: the Gamma client, called on this actor's thread only.
+        config: the ``discovery`` section.
+        sinks: where ``MarketsChanged`` goes (the consumers' roles).
     """
 
     TICK_NAME = "discovery"
 
-    def __init__(self, gamma: Any, config: Any, sinks: Sequence[Sink],
-                 clock_s: Callable[[], float] = time.time, metrics: Any = None) -> None:
+    def __init__(self, gamma: GammaEvents, config: DiscoveryConfig, sinks: Sequence[Tell],
+                 clock_s: Callable[[], float] = time.time,
+                 metrics: MetricSink | None = None) -> None:
         super().__init__()
         self._gamma = gamma
-        self._series = tuple(getattr(config, "series", ()))
-        self._slugs = tuple(getattr(config, "slugs", ()))
-        self._poll_s = float(config.poll_interval_s)
-        self._fast_s = float(config.fast_poll_interval_s)
-        self._fast_window_s = float(config.fast_window_s)
+        self._series = tuple(config.series)
+        self._slugs = tuple(config.slugs)
+        self._poll_s = config.poll_interval_s
+        self._fast_s = config.fast_poll_interval_s
+        self._fast_window_s = config.fast_window_s
         errors = []
         if self._poll_s <= 0 or self._fast_s <= 0:
             errors.append("discovery.poll_interval_s/fast_poll_interval_s: expected > 0")
@@ -130,10 +200,10 @@ class Discovery(Actor):
         if self._ticker is not None:
             self._ticker.stop()
 
-    def on_failure(self, *exc_info: Any) -> None:
+    def on_failure(self, *exc_info: object) -> None:
         self.on_stop()
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> None:
         if isinstance(message, TimerTick) and message.name == self.TICK_NAME:
             try:
                 self.on_tick()
@@ -172,7 +242,7 @@ class Discovery(Actor):
     def markets(self) -> tuple[Market, ...]:
         return self._markets
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> DiscoveryStats:
         return {"polls": self.polls, "errors": self.errors, "changes": self.changes,
                 "markets": len(self._markets), "next_poll_s": self._next_poll}
 

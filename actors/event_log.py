@@ -11,11 +11,11 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from journal.writer import JournalSink, JournalWriter
 from messages.errors import ConfigError, PolymmError
 from runtime.actor import Actor
+from runtime.sinks import MetricSink
 from trading.params import rng
 
 __all__ = ["EventLog", "JournalSink", "JournalWriter", "journal_dir_errors"]
@@ -67,8 +67,8 @@ class EventLog(Actor):
     raises :class:`PolymmError` naming the directory.
     """
 
-    def __init__(self, config: EventLogConfig, *, metrics: Any = None,
-                 start_record: Any = None) -> None:
+    def __init__(self, config: EventLogConfig, *, metrics: MetricSink | None = None,
+                 start_record: object = None) -> None:
         super().__init__()
         errors = []
         batch, flush_ms = config.batch_size, config.flush_interval_ms
@@ -107,7 +107,7 @@ class EventLog(Actor):
         logger.info("event log: closed; %d events in %d files, %d dropped",
                     s["events_logged"], s["files"], s["dropped"])
 
-    def on_failure(self, *exc_info: Any) -> None:
+    def on_failure(self, *exc_info: object) -> None:
         self._writer.close()
 
     def ping(self) -> bool:
@@ -117,7 +117,7 @@ class EventLog(Actor):
         """The non-blocking append handle for producers on other threads."""
         return JournalSink(self._writer, src) if src else self._default_sink
 
-    def append(self, kind: str, obj: Any) -> None:
+    def append(self, kind: str, obj: object) -> None:
         """Same as the sink's ``append`` (through a proxy this goes via the mailbox: use the
         sink on hot paths)."""
         self._default_sink.append(kind, obj)
@@ -126,5 +126,5 @@ class EventLog(Actor):
         """Write everything appended so far; True once it is in the file."""
         return self._writer.flush(timeout)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> dict[str, int]:
         return self._writer.stats()

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import random
+import threading
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
-from actors.ws_feed import Decoder, Sink, WsFeed, default_decoder
+from actors.ws_feed import Decoder, WsFeed
+from actors.ws_support import FeedConfig, Frame
 from messages import MarketsChanged, ResyncBooks
+from runtime.sinks import MetricSink, Tell
+from venue.wire import MarketMessage, decode_market
 
 logger = logging.getLogger(__name__)
 
 
-class MarketFeed(WsFeed):
+class MarketFeed(WsFeed[MarketMessage]):
     """Subscribes to every token of the traded markets and tells each book event to the sinks.
 
     Thread ownership: ``_tokens`` and ``_initial_sent`` are guarded by the base's lock (the
@@ -31,24 +36,27 @@ class MarketFeed(WsFeed):
     FEED: ClassVar[str] = "market"
     LAG_METRIC: ClassVar[bool] = True
 
-    def __init__(self, url: str, config: Any, sinks: Sequence[Sink], metrics: Any = None, *,
-                 decode: Decoder | None = None, **kw: Any) -> None:
-        super().__init__(url, config, sinks, metrics, decode=decode, **kw)
+    def __init__(self, url: str, config: FeedConfig, sinks: Sequence[Tell],
+                 metrics: MetricSink | None = None, *,
+                 decode: Decoder[MarketMessage] | None = None,
+                 rng: Callable[[], float] = random.random,
+                 shutdown: threading.Event | None = None) -> None:
+        super().__init__(url, config, sinks, metrics, decode=decode, rng=rng, shutdown=shutdown)
         self._tokens: tuple[str, ...] = ()
         self._initial_sent = False
 
-    def _default_decoder(self) -> Decoder:
-        return default_decoder("decode_market")
+    def _default_decoder(self) -> Decoder[MarketMessage]:
+        return decode_market
 
     def _expects_data(self) -> bool:
         return bool(self._tokens)
 
-    def _initial(self) -> dict[str, Any]:
+    def _initial(self) -> dict[str, object]:
         self._initial_sent = True
         return {"type": "market", "assets_ids": list(self._tokens),
                 "custom_feature_enabled": True}
 
-    def _handshake_frames(self) -> list[str | dict[str, Any]]:
+    def _handshake_frames(self) -> list[Frame]:
         self._initial_sent = False
         return [self._initial()] if self._tokens else []
 
@@ -64,7 +72,7 @@ class MarketFeed(WsFeed):
             if self._ws is None:
                 return
             if not self._initial_sent:
-                frames: list[str | dict[str, Any]] = [self._initial()] if new else []
+                frames: list[Frame] = [self._initial()] if new else []
             else:
                 frames = []
                 if removed:
@@ -76,7 +84,7 @@ class MarketFeed(WsFeed):
         if added or removed:
             logger.debug("market feed: +%d -%d tokens", len(added), len(removed))
 
-    def _on_command(self, message: Any) -> bool:
+    def _on_command(self, message: object) -> bool:
         if type(message) is ResyncBooks:
             self.resync(message.token_ids)
             return True
@@ -98,5 +106,5 @@ class MarketFeed(WsFeed):
                 {"operation": "unsubscribe", "assets_ids": ids},
                 {"operation": "subscribe", "assets_ids": ids, "custom_feature_enabled": True},
             ])
-        self.counters["resyncs"] = self.counters.get("resyncs", 0) + 1
+        self.counters["resyncs"] += 1
         self._incr("feed.resyncs")

@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import orjson
 
-from actors.ws_feed import Decoder, Sink, WsFeed, default_decoder
-from actors.ws_support import LogLimiter
-from messages import MarketsChanged
+from actors.ws_feed import Decoder, WsFeed
+from actors.ws_support import FeedConfig, Frame, LogLimiter, WsConn
+from messages import MarketsChanged, PriceTick
 from messages.errors import ConfigError
+from runtime.sinks import MetricSink, Tell
+from trading import params
+from venue.auth import ApiCreds
+from venue.wire import decode_polybolt, decode_rtds
 
 logger = logging.getLogger(__name__)
 
 PROVIDERS = ("polybolt", "rtds")
 DRAIN_MAX_S = 10.0
 """PolyBolt close 4003 (draining): reconnect after a uniform 0–10 s delay (protocol §3.2)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceFeedConfig(FeedConfig):
+    """Section ``price_feed``: PolyBolt (current) or RTDS (legacy, price topics deprecated)."""
+
+    # ``params.rng``: the loader's range metadata (not ``rng``: the feeds' random source).
+    ping_interval_s: float = field(default=5.0, metadata=params.rng(0.5, 300))
+    provider: str = field(default="polybolt", metadata=params.rng(choices=PROVIDERS))
+    twap_window_seconds: int = field(default=60, metadata=params.rng(1, 3600))
 
 
 def polybolt_close_policy(code: int) -> tuple[str, str]:
@@ -37,9 +54,10 @@ def polybolt_close_policy(code: int) -> tuple[str, str]:
     return f"closed_{code}", "backoff"
 
 
-def polybolt_subscriptions(assets: Sequence[str], twap_window_s: int) -> list[dict[str, Any]]:
+def polybolt_subscriptions(assets: Sequence[str],
+                           twap_window_s: int) -> list[dict[str, object]]:
     """The ``subscriptions`` list of a PolyBolt (un)subscribe: spot and TWAP per asset."""
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for a in assets:
         sym = f"{a}usd"
         out.append({"channel": "price.crypto", "filter": {"symbol": sym}})
@@ -48,9 +66,9 @@ def polybolt_subscriptions(assets: Sequence[str], twap_window_s: int) -> list[di
     return out
 
 
-def rtds_subscriptions(assets: Sequence[str]) -> list[dict[str, Any]]:
+def rtds_subscriptions(assets: Sequence[str]) -> list[dict[str, object]]:
     """The ``subscriptions`` list of an RTDS (un)subscribe (filter formats of protocol §3.1)."""
-    subs: list[dict[str, Any]] = [
+    subs: list[dict[str, object]] = [
         {"topic": "crypto_prices", "type": "update",
          "filters": ",".join(f"{a}usdt" for a in assets)}]
     for a in assets:
@@ -62,7 +80,7 @@ def rtds_subscriptions(assets: Sequence[str]) -> list[dict[str, Any]]:
     return subs
 
 
-class PriceFeed(WsFeed):
+class PriceFeed(WsFeed[PriceTick]):
     """Streams spot and TWAP reference prices for the assets we trade.
 
     PolyBolt: ``auth`` → ``authed`` → one ``subscribe`` frame (``price.crypto`` and
@@ -80,15 +98,18 @@ class PriceFeed(WsFeed):
     FEED: ClassVar[str] = "price"
     LAG_METRIC: ClassVar[bool] = True
 
-    def __init__(self, url: str, config: Any, creds: Any, assets: Sequence[str],
-                 sinks: Sequence[Sink], metrics: Any = None, *, decode: Decoder | None = None,
-                 **kw: Any) -> None:
-        self._provider = str(getattr(config, "provider", "polybolt"))
+    def __init__(self, url: str, config: PriceFeedConfig, creds: ApiCreds | None,
+                 assets: Sequence[str], sinks: Sequence[Tell],
+                 metrics: MetricSink | None = None, *,
+                 decode: Decoder[PriceTick] | None = None,
+                 rng: Callable[[], float] = random.random,
+                 shutdown: threading.Event | None = None) -> None:
+        self._provider = config.provider
         if self._provider not in PROVIDERS:
             raise ConfigError([f"price_feed.provider: expected one of {PROVIDERS}, "
                                f"got {self._provider!r}"])
-        self._twap_s = int(getattr(config, "twap_window_seconds", 60))
-        super().__init__(url, config, sinks, metrics, decode=decode, **kw)
+        self._twap_s = config.twap_window_seconds
+        super().__init__(url, config, sinks, metrics, decode=decode, rng=rng, shutdown=shutdown)
         self._creds = creds
         self._base_assets = tuple(dict.fromkeys(a.lower() for a in assets))
         self._assets: tuple[str, ...] = self._base_assets
@@ -97,21 +118,20 @@ class PriceFeed(WsFeed):
         self._rid = 0
         self._venue_log = LogLimiter()
 
-    def _default_decoder(self) -> Decoder:
-        name = "decode_polybolt" if self._provider == "polybolt" else "decode_rtds"
-        return default_decoder(name)
+    def _default_decoder(self) -> Decoder[PriceTick]:
+        return decode_polybolt if self._provider == "polybolt" else decode_rtds
 
     def _expects_data(self) -> bool:
         return bool(self._assets)
 
-    def _ping_frame(self) -> str | dict[str, Any] | None:
+    def _ping_frame(self) -> Frame | None:
         return {"op": "ping"} if self._provider == "polybolt" else "PING"
 
     def _next_rid(self, prefix: str) -> str:
         self._rid += 1
         return f"{prefix}{self._rid}"
 
-    def _frames(self, op: str, assets: Sequence[str]) -> list[str | dict[str, Any]]:
+    def _frames(self, op: str, assets: Sequence[str]) -> list[Frame]:
         if not assets:
             return []
         if self._provider == "polybolt":
@@ -119,7 +139,7 @@ class PriceFeed(WsFeed):
                      "subscriptions": polybolt_subscriptions(assets, self._twap_s)}]
         return [{"action": op, "subscriptions": rtds_subscriptions(assets)}]
 
-    def _handshake_frames(self) -> list[str | dict[str, Any]]:
+    def _handshake_frames(self) -> list[Frame]:
         if self._provider == "polybolt" and self._creds is not None:
             self._authed = False
             c = self._creds
@@ -129,7 +149,7 @@ class PriceFeed(WsFeed):
         self._authed = True
         return self._frames("subscribe", self._assets)
 
-    def _on_control(self, ws: Any, data: bytes) -> bool:
+    def _on_control(self, ws: WsConn, data: bytes) -> bool:
         if self._provider != "polybolt" or b'"op"' not in data:
             return False
         try:
@@ -154,8 +174,8 @@ class PriceFeed(WsFeed):
             logger.debug("price feed: control op %s", op)
         return True
 
-    def _accept(self, msg: Any) -> bool:
-        return getattr(msg, "asset", None) in self._assets_set
+    def _accept(self, msg: PriceTick) -> bool:
+        return msg.asset in self._assets_set
 
     def _close_delay(self, code: int) -> tuple[str, float | None]:
         if self._provider != "polybolt":

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TypedDict
 
-from messages import DesiredQuotes, GateReason, QuoteSnapshot, SlotReady
+from messages import (
+    ConditionId,
+    DesiredQuotes,
+    GateReason,
+    MarketDecision,
+    QuoteSnapshot,
+    SlotReady,
+)
 from runtime import trace
 from runtime.actor import Actor
+from runtime.sinks import EventSink, MetricSink
 from runtime.slot import LatestSlot
 from trading.params import QuoteParams, RiskLimits
 from trading.quoting import build_desired
 
 logger = logging.getLogger(__name__)
+
+
+class QuoterSummary(TypedDict):
+    """``Quoter.summary()``: counts and each market's last decision."""
+
+    taken: int
+    published: int
+    decisions: dict[ConditionId, MarketDecision]
 
 
 class Quoter(Actor):
@@ -31,7 +47,8 @@ class Quoter(Actor):
 
     def __init__(self, *, params: QuoteParams, limits: RiskLimits,
                  in_slot: LatestSlot[QuoteSnapshot], out_slot: LatestSlot[DesiredQuotes],
-                 event_log: Any = None, metrics: Any = None, work_delay_s: float = 0.0) -> None:
+                 event_log: EventSink | None = None, metrics: MetricSink | None = None,
+                 work_delay_s: float = 0.0) -> None:
         super().__init__()
         self._params = params
         self._limits = limits
@@ -42,15 +59,14 @@ class Quoter(Actor):
         # Test and benchmark hook only: makes the quoter artificially slow.
         self._work_delay_s = work_delay_s
         self._last: DesiredQuotes | None = None
-        self._gates: dict[str, GateReason] = {}
+        self._gates: dict[ConditionId, GateReason] = {}
         self.taken = 0
         self.published = 0
-        self.last_decisions: dict[str, Any] = {}
+        self.last_decisions: dict[ConditionId, MarketDecision] = {}
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> None:
         if isinstance(message, SlotReady):
             self.on_slot_ready()
-        return None
 
     def on_slot_ready(self) -> None:
         snap = self._in.take()
@@ -94,7 +110,7 @@ class Quoter(Actor):
                 if self._metrics is not None and d.gate is not GateReason.NONE:
                     self._metrics.incr("quoter.gated", dim=d.gate.value)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> QuoterSummary:
         """Taken/published counts and the last per-market decisions (asked by the supervisor)."""
         return {"taken": self.taken, "published": self.published,
                 "decisions": dict(self.last_decisions)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from messages import (
     QuoteSnapshot,
@@ -20,11 +20,36 @@ from messages import (
 )
 from runtime import trace
 from runtime.actor import Actor
+from runtime.sinks import EventSink, MetricSink
 from runtime.slot import LatestSlot
 from trading.state import StateModel
 
 logger = logging.getLogger(__name__)
 
+
+class StateSummary(TypedDict):
+    """``State.summary()``: counts for the status line and the run summary."""
+
+    events_applied: int
+    ignored: int
+    checksum_mismatches: int
+    failed_events: int
+    failed_resyncs: int
+    snapshots: int
+    snapshots_replaced: int
+
+
+class StateStatus(StateSummary):
+    """``State.status()``: the summary, each market's view, feed health and PnL."""
+
+    # One dict per market as ``StateModel.market_summaries`` builds it (its keys are that
+    # function's, read by the roof's status view).
+    markets: list[dict[str, Any]]
+    feeds: dict[str, bool]
+    pnl_usd: float
+    pnl_unmarked: int
+    fills: int
+    kill_switch: bool
 
 
 class State(Actor):
@@ -44,7 +69,7 @@ class State(Actor):
 
     def __init__(self, *, model: StateModel, quote_slot: LatestSlot[QuoteSnapshot],
                  resync: Callable[[tuple[TokenId, ...]], None] | None = None,
-                 event_log: Any = None, metrics: Any = None,
+                 event_log: EventSink | None = None, metrics: MetricSink | None = None,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
         super().__init__()
         self._model = model
@@ -62,7 +87,8 @@ class State(Actor):
         self._coalesced = 0
         self._published_reported = 0
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> None:
+        # Whatever was told: the model counts and ignores the types it does not know.
         ts = getattr(message, "ts_recv_ns", None)
         if ts is None:
             # Control messages without a receive time (e.g. from tests) use the wall clock.
@@ -78,7 +104,7 @@ class State(Actor):
             if self._metrics is not None:
                 self._metrics.incr("state.apply_errors")
             logger.exception("state: failed to apply %s; skipped", type(message).__name__)
-            return None
+            return
         self._applied += 1
         resync = self._model.take_resync_requests()
         if resync and self._resync is not None:
@@ -93,7 +119,6 @@ class State(Actor):
             self.publish(ts)
         if type(message) is TimerTick:
             self._flush_counts()
-        return None
 
     def publish(self, cause_recv_ns: int) -> None:
         """Build a snapshot from the model and store it in the Quoter's slot."""
@@ -123,7 +148,7 @@ class State(Actor):
 
     # -- asked by the supervisor only (with a timeout) ------------------------------------------
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> StateSummary:
         """A small status view for the status line and run summary."""
         m = self._model
         return {
@@ -136,7 +161,7 @@ class State(Actor):
             "snapshots_replaced": self._slot.replaced,
         }
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StateStatus:
         """Markets (tops, inventory, time to close), feed health, PnL."""
         m = self._model
         pnl, unmarked = m.pnl_micro()

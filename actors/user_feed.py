@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import random
+import threading
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
-from actors.ws_feed import Decoder, Sink, WsFeed, default_decoder
+from actors.ws_feed import Decoder, WsFeed
+from actors.ws_support import FeedConfig, Frame
 from messages import MarketsChanged
 from messages.errors import ConfigError
+from runtime.sinks import MetricSink, Tell
+from venue.auth import ApiCreds
+from venue.wire import UserMessage, decode_user
 
 logger = logging.getLogger(__name__)
 
 
-class UserFeed(WsFeed):
+class UserFeed(WsFeed[UserMessage]):
     """Authenticates with the raw API credentials and follows the traded markets' condition ids.
 
     The first frame on every connection is ``{"type":"user","auth":{…},"markets":[…]}``; it is
@@ -31,20 +37,23 @@ class UserFeed(WsFeed):
     FEED: ClassVar[str] = "user"
     DATA_LIVENESS: ClassVar[bool] = False
 
-    def __init__(self, url: str, config: Any, creds: Any, sinks: Sequence[Sink],
-                 metrics: Any = None, *, decode: Decoder | None = None, **kw: Any) -> None:
-        super().__init__(url, config, sinks, metrics, decode=decode, **kw)
-        if creds is None or not all(getattr(creds, a, None)
-                                    for a in ("api_key", "secret", "passphrase")):
+    def __init__(self, url: str, config: FeedConfig, creds: ApiCreds, sinks: Sequence[Tell],
+                 metrics: MetricSink | None = None, *,
+                 decode: Decoder[UserMessage] | None = None,
+                 rng: Callable[[], float] = random.random,
+                 shutdown: threading.Event | None = None) -> None:
+        super().__init__(url, config, sinks, metrics, decode=decode, rng=rng, shutdown=shutdown)
+        # None too: the roof's credentials are derived at start and reach here untyped.
+        if creds is None or not (creds.api_key and creds.secret and creds.passphrase):
             raise ConfigError(["user_feed: API credentials (api_key, secret, passphrase) "
                                "are required"])
         self._creds = creds
         self._markets: tuple[str, ...] = ()
 
-    def _default_decoder(self) -> Decoder:
-        return default_decoder("decode_user")
+    def _default_decoder(self) -> Decoder[UserMessage]:
+        return decode_user
 
-    def _handshake_frames(self) -> list[str | dict[str, Any]]:
+    def _handshake_frames(self) -> list[Frame]:
         c = self._creds
         return [{"type": "user",
                  "auth": {"apiKey": c.api_key, "secret": c.secret, "passphrase": c.passphrase},
@@ -59,7 +68,7 @@ class UserFeed(WsFeed):
             keep = set(new)
             added = [c for c in new if c not in old]
             removed = [c for c in old_order if c not in keep]
-            frames: list[str | dict[str, Any]] = []
+            frames: list[Frame] = []
             if removed:
                 frames.append({"operation": "unsubscribe", "markets": removed})
             if added:

@@ -32,42 +32,72 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar, Generic, TypedDict, TypeVar
 
 import orjson
 
 from actors.ws_reader import ReaderLoop
-from actors.ws_support import FeedSettings, LogLimiter, redact
+from actors.ws_support import (
+    FeedConfig,
+    Frame,
+    LogLimiter,
+    WsConn,
+    feed_config_errors,
+    redact,
+    timer_interval_s,
+)
 from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
 from messages.errors import ConfigError
 from runtime.actor import Actor
+from runtime.sinks import MetricSink, Tell
 from runtime.ticker import Ticker
 
 logger = logging.getLogger(__name__)
 
-Sink = Callable[[object], None]
-Decoder = Callable[[bytes, int], list[Any]]
+M = TypeVar("M")
+"""What a feed's decoder makes of a frame (``venue.wire``'s message unions)."""
+
+Decoder = Callable[[bytes, int], list[M]]
+"""``(frame, ts_recv_ns) -> messages``: one of ``venue.wire``'s decoders."""
 
 JOIN_TIMEOUT_S = 5.0
 
 
-def default_decoder(name: str) -> Decoder:
-    """``venue.wire.<name>`` (imported lazily so this module loads without it)."""
-    from venue import wire
+class FeedCounters(TypedDict):
+    """A feed's counters: written by the reader thread (the actor thread for ``silent`` and
+    ``resyncs``), read by ``stats``."""
 
-    fn: Decoder = getattr(wire, name)
-    return fn
+    connects: int
+    reconnects: int
+    silent: int
+    frames: int
+    bytes: int
+    messages: int
+    decode_errors: int
+    oversize_frames: int
+    sink_errors: int
+    venue_errors: int
+    resyncs: int
 
 
-class WsFeed(Actor):
+class FeedStats(FeedCounters):
+    """``WsFeed.stats()``: the counters, the connection and the last measured lag."""
+
+    feed: str
+    connected: bool
+    lag_ms: int | None
+
+
+class WsFeed(Actor, Generic[M]):
     """Base of the websocket feed actors; subclasses set ``FEED`` and the protocol hooks.
 
-    Thread ownership: see the module docstring. Hooks ``_handshake_frames`` and
-    ``_delta_frames`` run with ``self._lock`` held (reader thread and actor thread
-    respectively); ``_on_control`` and ``_accept`` run on the reader thread.
+    Thread ownership: see the module docstring. The ``_handshake_frames`` hook (reader thread)
+    and the subscription changes sent with ``_send_live`` (actor thread) run with
+    ``self._lock`` held; ``_on_control`` and ``_accept`` run on the reader thread.
 
-    Accepts: ``MarketsChanged`` (subscriptions follow it), ``TimerTick`` (its own keep-alive
-    timer). Emits: decoded messages and ``FeedStatus`` to every sink.
+    Accepts: ``MarketsChanged`` (subscriptions follow it), ``ReconnectFeed``, ``TimerTick``
+    (its own keep-alive timer). Emits: the decoder's messages (``M``: ``venue.wire``'s
+    ``MarketMessage``, ``UserMessage`` or ``PriceTick``) and ``FeedStatus`` to every sink.
     On failure: bad frames and failing sinks are logged (rate-limited) and counted, never fatal;
     the reader never dies from input. An unexpected error in a control handler is logged.
     """
@@ -78,22 +108,25 @@ class WsFeed(Actor):
     that are legitimately quiet (the user channel)."""
     LAG_METRIC: ClassVar[bool] = False
 
-    def __init__(self, url: str, config: Any, sinks: Sequence[Sink], metrics: Any = None, *,
-                 decode: Decoder | None = None,
+    def __init__(self, url: str, config: FeedConfig, sinks: Sequence[Tell],
+                 metrics: MetricSink | None = None, *, decode: Decoder[M] | None = None,
                  rng: Callable[[], float] = random.random,
                  shutdown: threading.Event | None = None) -> None:
         super().__init__()
+        errors = feed_config_errors(config, f"{self.FEED}_feed")
         if not url.startswith(("ws://", "wss://")):
-            raise ConfigError([f"{self.FEED}_feed.url: expected ws:// or wss://, got {url!r}"])
+            errors.insert(0, f"{self.FEED}_feed.url: expected ws:// or wss://, got {url!r}")
+        if errors:
+            raise ConfigError(errors)
         self._url = url
-        self._cfg = FeedSettings.of(config, f"{self.FEED}_feed")
+        self._cfg = config
         self._sinks = tuple(sinks)
         self._metrics = metrics
-        self._decode: Decoder = decode or self._default_decoder()
+        self._decode: Decoder[M] = decode or self._default_decoder()
         self._rng = rng
         self._raw = logging.getLogger(f"polymm.raw.{self.FEED}")
         self._lock = threading.Lock()
-        self._ws: Any = None
+        self._ws: WsConn | None = None
         self._close_reason = ""
         self._stopping = threading.Event()
         # Set by the supervisor when the bot's shutdown begins: the socket stays up (the user
@@ -111,11 +144,11 @@ class WsFeed(Actor):
         self.last_lag_ms: int | None = None
         self._reported = (0, 0)
         self._sink_log = LogLimiter()
-        self.counters: dict[str, int] = dict.fromkeys(
-            ("connects", "reconnects", "silent", "frames", "bytes", "messages", "decode_errors",
-             "oversize_frames", "sink_errors", "venue_errors"), 0)
+        self.counters = FeedCounters(
+            connects=0, reconnects=0, silent=0, frames=0, bytes=0, messages=0, decode_errors=0,
+            oversize_frames=0, sink_errors=0, venue_errors=0, resyncs=0)
 
-    def _default_decoder(self) -> Decoder:
+    def _default_decoder(self) -> Decoder[M]:
         raise NotImplementedError
 
     # -- lifecycle (actor thread) ------------------------------------------------------------
@@ -124,14 +157,14 @@ class WsFeed(Actor):
         self._reader.start()
         ref = self.actor_ref
         name = self._tick_name
-        self._ticker = Ticker(self._cfg.tick_s(),
+        self._ticker = Ticker(timer_interval_s(self._cfg),
                               lambda: ref.tell(TimerTick(name=name, ts_recv_ns=time.time_ns())),
                               name=name).start()
 
     def on_stop(self) -> None:
         self._shutdown()
 
-    def on_failure(self, *exc_info: Any) -> None:
+    def on_failure(self, *exc_info: object) -> None:
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -148,7 +181,7 @@ class WsFeed(Actor):
                 logger.warning("%s feed: reader thread did not stop in %.0f s",
                                self.FEED, JOIN_TIMEOUT_S)
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> None:
         try:
             if isinstance(message, TimerTick):
                 if message.name == self._tick_name:
@@ -166,11 +199,11 @@ class WsFeed(Actor):
     def on_markets_changed(self, message: MarketsChanged) -> None:
         """Subclasses map the market set onto their subscriptions."""
 
-    def _on_command(self, message: Any) -> bool:
+    def _on_command(self, message: object) -> bool:
         """A feed's own commands (actor thread); True if ``message`` was one."""
         return False
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> FeedStats:
         """Counters for the supervisor's status and tests (asked with a timeout)."""
         return {"feed": self.FEED, "connected": self._ws is not None,
                 "lag_ms": self.last_lag_ms, **self.counters}
@@ -194,7 +227,7 @@ class WsFeed(Actor):
         if now - last > limit:
             self._drop_silent(ws, f"no data for {now - last:.1f} s")
 
-    def _drop_silent(self, ws: Any, why: str) -> None:
+    def _drop_silent(self, ws: WsConn | None, why: str) -> None:
         """Close an open but silent socket so the reader reconnects (and resyncs)."""
         with self._lock:
             if ws is None or self._ws is not ws:
@@ -218,7 +251,7 @@ class WsFeed(Actor):
             self._reported = (frames, nbytes)
         m.gauge("feed.connected", 1 if self._ws is not None else 0, dim=self.FEED)
 
-    def _ping_frame(self) -> str | dict[str, Any] | None:
+    def _ping_frame(self) -> Frame | None:
         return "PING"
 
     def _expects_data(self) -> bool:
@@ -227,7 +260,7 @@ class WsFeed(Actor):
 
     # -- sending (either thread) ---------------------------------------------------------------
 
-    def _send_now(self, ws: Any, frame: str | dict[str, Any]) -> bool:
+    def _send_now(self, ws: WsConn, frame: Frame) -> bool:
         text = frame if isinstance(frame, str) else orjson.dumps(frame).decode()
         if self._cfg.raw_log_sample and self._raw.isEnabledFor(logging.DEBUG):
             shown = frame if isinstance(frame, str) else orjson.dumps(redact(frame)).decode()
@@ -239,7 +272,7 @@ class WsFeed(Actor):
             logger.debug("%s feed: send failed: %s", self.FEED, exc)
             return False
 
-    def _send_live(self, frames: Sequence[str | dict[str, Any]]) -> None:
+    def _send_live(self, frames: Sequence[Frame]) -> None:
         """Send frames on the current socket (caller holds ``self._lock``); none if down."""
         ws = self._ws
         if ws is None:
@@ -247,15 +280,15 @@ class WsFeed(Actor):
         for f in frames:
             self._send_now(ws, f)
 
-    def _handshake_frames(self) -> list[str | dict[str, Any]]:
+    def _handshake_frames(self) -> list[Frame]:
         """Frames to send right after (re)connecting; called with ``self._lock`` held."""
         return []
 
-    def _on_control(self, ws: Any, data: bytes) -> bool:
+    def _on_control(self, ws: WsConn, data: bytes) -> bool:
         """Handle a protocol control frame on the reader thread; True if it was one."""
         return False
 
-    def _accept(self, msg: Any) -> bool:
+    def _accept(self, msg: M) -> bool:
         """Whether a decoded message goes to the sinks (reader thread)."""
         return True
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import websocket
 
-from actors.ws_support import LogLimiter, ReconnectBackoff, close_code, retry_after_s
+from actors.ws_support import LogLimiter, ReconnectBackoff, WsConn, close_code, retry_after_s
 from runtime import trace
 from venue.ws_frames import OP_CLOSE, TOO_LARGE, FrameReader
 
@@ -37,15 +37,17 @@ logger = logging.getLogger("actors.ws_feed")
 KEEPALIVE_FRAMES = frozenset((b"", b"PONG", b"pong"))
 """Text frames that prove the socket is alive but carry no data (not counted for liveness)."""
 
+M = TypeVar("M")
 
-class ReaderLoop:
+
+class ReaderLoop(Generic[M]):
     """Connects and reads one feed's socket until the feed stops; runs on the reader thread.
 
     Args:
         feed: the owning feed, whose settings, hooks, sinks and counters the loop uses.
     """
 
-    def __init__(self, feed: WsFeed) -> None:
+    def __init__(self, feed: WsFeed[M]) -> None:
         self._feed = feed
         cfg = feed._cfg
         self._backoff = ReconnectBackoff(cfg.reconnect_min_s, cfg.reconnect_max_s, feed._rng)
@@ -102,9 +104,9 @@ class ReaderLoop:
             logger.info("%s feed: disconnected (%s); reconnecting in %.2f s",
                         feed.FEED, why, delay)
 
-    def _connect(self, reconnect: bool) -> Any:
+    def _connect(self, reconnect: bool) -> WsConn | None:
         feed = self._feed
-        ws: Any = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
+        ws: WsConn = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
         ws.connect(feed._url, timeout=feed._cfg.connect_timeout_s)
         ws.settimeout(None)
         now = time.monotonic()
@@ -125,7 +127,7 @@ class ReaderLoop:
             logger.info("%s feed: connected to %s", feed.FEED, feed._url)
         return ws
 
-    def _read_loop(self, ws: Any) -> tuple[str, float | None]:
+    def _read_loop(self, ws: WsConn) -> tuple[str, float | None]:
         """Receive until the socket closes; returns (reason, reconnect delay override)."""
         feed = self._feed
         cfg = feed._cfg
@@ -134,9 +136,11 @@ class ReaderLoop:
         raw_on = sample > 0 and raw.isEnabledFor(logging.DEBUG)
         decode, emit, accept = feed._decode, feed._emit, feed._accept
         counters = feed.counters
-        metrics = feed._metrics
-        lag = feed.LAG_METRIC and metrics is not None
-        reader = FrameReader(ws.sock.recv, ws.pong, max_message_bytes=cfg.max_frame_bytes)
+        lag_metrics = feed._metrics if feed.LAG_METRIC else None
+        sock = ws.sock
+        if sock is None:  # no socket (websocket-client's close drops it): a drop, not a crash
+            return ("stopped" if feed._stopping.is_set() else "closed"), None
+        reader = FrameReader(sock.recv, ws.pong, max_message_bytes=cfg.max_frame_bytes)
         while True:
             try:
                 opcode, data = reader.recv_data()
@@ -179,8 +183,8 @@ class ReaderLoop:
                 ev_ms = getattr(first, "ts_event_ms", 0)
                 if ev_ms and not getattr(first, "snapshot", False):
                     feed.last_lag_ms = ms = ts // 1_000_000 - ev_ms
-                    if lag:
-                        metrics.timing_ms("feed.ws_message_lag_ms", ms, dim=feed.FEED)
+                    if lag_metrics is not None:
+                        lag_metrics.timing_ms("feed.ws_message_lag_ms", ms, dim=feed.FEED)
 
     def _decode_failed(self, reason: str, detail: str) -> None:
         self._feed.counters["decode_errors"] += 1

@@ -1,4 +1,5 @@
-"""Pure helpers of the websocket feeds: settings, backoff, log rate limiting, redaction.
+"""Pure helpers of the websocket feeds: their config section, backoff, log rate limiting,
+redaction, and the part of a websocket connection they use.
 
 No threads and no clock reads of their own (clocks and random sources are injected), so each is
 tested without a socket.
@@ -7,52 +8,83 @@ tested without a socket.
 from __future__ import annotations
 
 import random
+import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from messages.errors import ConfigError
+from trading.params import rng
+
+Frame = str | dict[str, object]
+"""An outbound frame: text sent as it is, or a JSON object (orjson encodes it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FeedSettings:
-    """The knobs every feed shares, read duck-typed from a ``FeedConfig``-like object."""
+class FeedConfig:
+    """Sections ``market_feed`` and ``user_feed``: one websocket feed's construction data, with
+    the one set of defaults (the config loader checks the ranges; :func:`feed_config_errors`
+    re-checks what a caller that builds one directly could get wrong).
 
-    ping_interval_s: float = 10.0
-    liveness_timeout_s: float = 30.0
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
-    raw_log_sample: int = 0
-    max_frame_bytes: int = 4 * 1024 * 1024
-    connect_timeout_s: float = 10.0
+    ``raw_log_sample``: 0 = raw frames not logged, N = one frame in N logged.
+    ``liveness_timeout_s`` of 0 turns the liveness check off (tests: the loader refuses it).
+    """
 
-    @classmethod
-    def of(cls, config: Any, where: str) -> FeedSettings:
-        """Copy the known attributes of ``config`` (missing ones keep defaults) and check them."""
-        values = {name: getattr(config, name) for name in cls.__dataclass_fields__
-                  if config is not None and hasattr(config, name)}
-        s = cls(**values)
-        errors = []
-        if s.ping_interval_s <= 0:
-            errors.append(f"{where}.ping_interval_s: expected > 0, got {s.ping_interval_s}")
-        if not 0 < s.reconnect_min_s <= s.reconnect_max_s:
-            errors.append(f"{where}.reconnect_min_s/reconnect_max_s: expected "
-                          f"0 < min <= max, got {s.reconnect_min_s}/{s.reconnect_max_s}")
-        if s.raw_log_sample < 0:
-            errors.append(f"{where}.raw_log_sample: expected >= 0, got {s.raw_log_sample}")
-        if s.max_frame_bytes <= 0:
-            errors.append(f"{where}.max_frame_bytes: expected > 0, got {s.max_frame_bytes}")
-        if errors:
-            raise ConfigError(errors)
-        return s
+    ping_interval_s: float = field(default=10.0, metadata=rng(0.5, 300))
+    liveness_timeout_s: float = field(default=30.0, metadata=rng(1, 3600))
+    reconnect_min_s: float = field(default=0.5, metadata=rng(0.01, 60))
+    reconnect_max_s: float = field(default=30.0, metadata=rng(0.01, 600))
+    raw_log_sample: int = field(default=0, metadata=rng(0, 1_000_000))
+    max_frame_bytes: int = field(default=4 * 1024 * 1024, metadata=rng(1024, 256 * 1024 * 1024))
+    connect_timeout_s: float = field(default=10.0, metadata=rng(0.1, 120))
 
-    def tick_s(self) -> float:
-        """Timer granularity: fine enough for both the ping and the liveness bound."""
-        t = self.ping_interval_s
-        if self.liveness_timeout_s > 0:
-            t = min(t, self.liveness_timeout_s / 4)
-        return max(0.005, min(t, 1.0))
+
+def feed_config_errors(cfg: FeedConfig, where: str) -> list[str]:
+    """What is wrong with ``cfg`` (section ``where``), one message per problem."""
+    errors = []
+    if cfg.ping_interval_s <= 0:
+        errors.append(f"{where}.ping_interval_s: expected > 0, got {cfg.ping_interval_s}")
+    if not 0 < cfg.reconnect_min_s <= cfg.reconnect_max_s:
+        errors.append(f"{where}.reconnect_min_s/reconnect_max_s: expected "
+                      f"0 < min <= max, got {cfg.reconnect_min_s}/{cfg.reconnect_max_s}")
+    if cfg.raw_log_sample < 0:
+        errors.append(f"{where}.raw_log_sample: expected >= 0, got {cfg.raw_log_sample}")
+    if cfg.max_frame_bytes <= 0:
+        errors.append(f"{where}.max_frame_bytes: expected > 0, got {cfg.max_frame_bytes}")
+    return errors
+
+
+def timer_interval_s(cfg: FeedConfig) -> float:
+    """The feed's timer period: fine enough for both the ping and the liveness bound."""
+    t = cfg.ping_interval_s
+    if cfg.liveness_timeout_s > 0:
+        t = min(t, cfg.liveness_timeout_s / 4)
+    return max(0.005, min(t, 1.0))
+
+
+class WsConn(Protocol):
+    """The part of a ``websocket.WebSocket`` (websocket-client) the feeds use.
+
+    Declared here because websocket-client leaves some of these methods unannotated, and strict
+    mypy does not let typed code call an unannotated function.
+    """
+
+    @property
+    def sock(self) -> socket.socket | None: ...
+
+    def connect(self, url: str, **options: object) -> None: ...
+
+    def settimeout(self, timeout: float | None) -> None: ...
+
+    def send(self, payload: bytes | str, opcode: int = ...) -> int: ...
+
+    def pong(self, payload: str | bytes = ...) -> None: ...
+
+    def send_close(self, status: int = ..., reason: str | bytes = ...) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def shutdown(self) -> None: ...
 
 
 class ReconnectBackoff:
@@ -95,7 +127,7 @@ class LogLimiter:
         return None
 
 
-def redact(obj: Any) -> Any:
+def redact(obj: Frame) -> Frame:
     """A copy of an outbound frame safe to log: the ``auth`` object is replaced."""
     if isinstance(obj, dict) and "auth" in obj:
         return {**obj, "auth": "********"}

@@ -33,9 +33,10 @@ TAG = "_t"
 FILE_RE = re.compile(r"^events-(\d+)\.jsonl$")
 
 Decoder = Callable[[Any], Any]
+"""A field's JSON form back into its value: both sides are any JSON value or message."""
 
 
-def _type_decoder(tp: Any) -> Decoder | None:
+def _type_decoder(tp: object) -> Decoder | None:
     """A function turning the JSON form of a ``tp`` value back into it (None = as is)."""
     supertype = getattr(tp, "__supertype__", None)  # NewType
     if supertype is not None:
@@ -75,11 +76,11 @@ def _type_decoder(tp: Any) -> Decoder | None:
 @dataclass(frozen=True, slots=True)
 class _ClassCodec:
     cls: type
-    to_dict: Callable[[Any], dict[str, Any]]
+    to_dict: Callable[[object], dict[str, object]]
     fields: tuple[tuple[str, Decoder | None], ...]
 
 
-def _nested_expr(value: str, tp: Any, ns: dict[str, Any]) -> str:
+def _nested_expr(value: str, tp: object, ns: dict[str, object]) -> str:
     """Source for the JSON-ready form of ``value`` (an expression) of declared type ``tp``.
 
     orjson serialises a slotted dataclass ~5x slower than the equivalent dict (it looks up the
@@ -89,8 +90,8 @@ def _nested_expr(value: str, tp: Any, ns: dict[str, Any]) -> str:
     subclass, a list, ``None``) is left to orjson, so the output never depends on the fast
     path having been taken.
     """
-    while getattr(tp, "__supertype__", None) is not None:  # NewType
-        tp = tp.__supertype__
+    while (supertype := getattr(tp, "__supertype__", None)) is not None:  # NewType
+        tp = supertype
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
@@ -110,9 +111,9 @@ def _nested_expr(value: str, tp: Any, ns: dict[str, Any]) -> str:
     return f"({p}(v) if type(v := {value}) is {c} else v)"
 
 
-def _dataclass_arg(tp: Any) -> type | None:
-    while getattr(tp, "__supertype__", None) is not None:
-        tp = tp.__supertype__
+def _dataclass_arg(tp: object) -> type | None:
+    while (supertype := getattr(tp, "__supertype__", None)) is not None:
+        tp = supertype
     return tp if isinstance(tp, type) and dataclasses.is_dataclass(tp) else None
 
 
@@ -120,7 +121,7 @@ _PLAIN: dict[type, str] = {}
 """Dataclass -> index of its untagged dict maker in the makers' namespace (``_p<i>``)."""
 
 
-def _plain_names(cls: type, ns: dict[str, Any]) -> tuple[str, str]:
+def _plain_names(cls: type, ns: dict[str, object]) -> tuple[str, str]:
     """The namespace names of ``cls`` and of its untagged dict maker (compiled on first use;
     names resolve when called, so a self-referencing type compiles)."""
     i = _PLAIN.get(cls)
@@ -132,11 +133,11 @@ def _plain_names(cls: type, ns: dict[str, Any]) -> tuple[str, str]:
     return f"_c{i}", f"_p{i}"
 
 
-_MAKERS_NS: dict[str, Any] = {}
+_MAKERS_NS: dict[str, object] = {}
 
 
 def _dict_maker(cls: type, names: tuple[str, ...], *,
-                tagged: bool = True) -> Callable[[Any], dict[str, Any]]:
+                tagged: bool = True) -> Callable[[object], dict[str, object]]:
     """``lambda o: {"_t": "<Class>", "<field>": o.<field>, ...}``, compiled once per class
     (``tagged=False``: without the ``_t`` entry, for nested values; see :func:`_nested_expr`).
 
@@ -154,9 +155,10 @@ def _dict_maker(cls: type, names: tuple[str, ...], *,
     except Exception:  # unresolvable annotations: leave every field to orjson
         hints = {}
     items = [f"{TAG!r}: {cls.__name__!r}"] if tagged else []
-    items += [f"{n!r}: {_nested_expr(f'o.{n}', hints.get(n, Any), _MAKERS_NS)}"
+    items += [f"{n!r}: {_nested_expr(f'o.{n}', hints.get(n, object), _MAKERS_NS)}"
               for n in names]
-    fn: Callable[[Any], dict[str, Any]] = eval(f"lambda o: {{{', '.join(items)}}}", _MAKERS_NS)
+    fn: Callable[[object], dict[str, object]] = eval(f"lambda o: {{{', '.join(items)}}}",
+                                                     _MAKERS_NS)
     return fn
 
 
@@ -179,7 +181,7 @@ def _register(cls: type) -> _ClassCodec:
     return codec
 
 
-def _build(cls: type, d: dict[str, Any]) -> Any:
+def _build(cls: type, d: dict[str, Any]) -> object:
     codec = _BY_TYPE.get(cls) or _register(cls)
     kwargs = {n: (d[n] if dec is None else dec(d[n])) for n, dec in codec.fields if n in d}
     return cls(**kwargs)
@@ -196,7 +198,7 @@ def registered() -> tuple[type, ...]:
     return tuple(c.cls for c in _CODECS.values())
 
 
-def encode(obj: Any) -> Any:
+def encode(obj: object) -> object:
     """A message as a dict tagged with its class name; anything else unchanged.
 
     The result is ready for ``orjson.dumps`` (nested dataclasses, tuples and enums are left
@@ -211,10 +213,11 @@ def encode(obj: Any) -> Any:
     return codec.to_dict(obj)
 
 
-def decode(d: Any) -> Any:
+def decode(d: object) -> Any:
     """The object ``encode`` made ``d`` from (``d`` may have been through JSON).
 
-    A dict whose tag names no known class is returned as it is.
+    A dict whose tag names no known class is returned as it is. The result is any message or
+    JSON value (``Any``: replay reads it by the record's kind).
     """
     if type(d) is not dict:
         return d
@@ -226,18 +229,18 @@ def decode(d: Any) -> Any:
     return codec.cls(**kwargs)
 
 
-def _unserialisable(obj: Any) -> Any:
+def _unserialisable(obj: object) -> dict[str, str]:
     # Never the object's repr: it could carry a secret. The type name is enough to debug.
     return {"_unserialisable": type(obj).__name__}
 
 
-def encode_line(ts_ns: int, kind: str, src: str, obj: Any) -> bytes:
+def encode_line(ts_ns: int, kind: str, src: str, obj: object) -> bytes:
     """One journal line, newline included."""
     return orjson.dumps({"ts": ts_ns, "k": kind, "src": src, "v": encode(obj)},
                         default=_unserialisable, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def encode_lines(records: list[tuple[int, str, str, Any]]) -> bytes:
+def encode_lines(records: list[tuple[int, str, str, object]]) -> bytes:
     """Many journal lines at once, newline-terminated: :func:`encode_line` per record, joined.
 
     (One orjson call over a list, with its record separators turned into newlines, is no

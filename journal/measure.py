@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from typing import Any
 
 import messages
 from journal.writer import JournalWriter
 
 
-def sample_message() -> Any:
+def sample_message() -> messages.OrderEvent:
     """A typical ~10-field message (an ``OrderEvent``) for rate measurements."""
     return messages.OrderEvent(
         order_id=messages.OrderHash("0x" + "ab" * 32),
@@ -23,9 +22,13 @@ def sample_message() -> Any:
         ts_recv_ns=1_767_225_600_123_456_789)
 
 
-def measure_write_rate(n_events: int = 200_000, *, directory: str | None = None,
-                       batch_size: int = 1024, obj: Any = None) -> dict[str, float]:
+def measure_write_rate(n_events: int = 200_000, *, batch_size: int,
+                       directory: str | None = None, obj: object = None) -> dict[str, float]:
     """Append ``n_events`` from this thread and wait until all are written to disk.
+
+    ``batch_size`` is the ``event_log`` section's (``actors.event_log.EventLogConfig``): the
+    journal floor has no default of its own. ``obj`` (None: :func:`sample_message`) is what
+    each append logs.
 
     Uses the event log's writer (its own thread) exactly as the actor does, without Pykka.
     Returns ``events_per_s`` (append of the first to the last being on disk),

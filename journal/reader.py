@@ -25,6 +25,7 @@ class Record:
     ts_ns: int
     kind: str
     src: str
+    # A message of any type the codec knows, or a plain JSON value: replay reads it by kind.
     value: Any
 
 
@@ -68,28 +69,17 @@ class JournalReader:
     def _records(self) -> Iterator[Record]:
         for f in self.files:
             with open(f, "rb") as fh:
-                prev: bytes | None = None
-                lineno = 0
-                for line in fh:
-                    if prev is not None:
-                        yield self._parse(prev, f, lineno, final=False)
-                    prev = line
-                    lineno += 1
-                if prev is not None:
-                    rec = self._parse(prev, f, lineno, final=True)
-                    if rec is not None:
-                        yield rec
+                for lineno, line in enumerate(fh, 1):
+                    if not line.endswith(b"\n"):  # only a file's last line can lack one
+                        self.torn_lines += 1
+                        break
+                    yield self._parse(line, f, lineno)
 
-    def _parse(self, line: bytes, f: Path, lineno: int, *, final: bool) -> Any:
+    def _parse(self, line: bytes, f: Path, lineno: int) -> Record:
         try:
-            if not line.endswith(b"\n"):
-                raise ValueError("no newline")
             d = orjson.loads(line)
             rec = Record(ts_ns=d["ts"], kind=d["k"], src=d["src"], value=decode(d["v"]))
         except (ValueError, KeyError, TypeError) as exc:
-            if final and not line.endswith(b"\n"):
-                self.torn_lines += 1
-                return None
             raise PolymmError(f"journal {f}: line {lineno} is corrupt: "
                               f"{type(exc).__name__}: {exc}") from None
         self.records += 1

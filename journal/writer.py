@@ -46,6 +46,7 @@ from typing import Any
 
 from journal.codec import encode_line
 from journal.reader import next_file_number
+from runtime.sinks import MetricSink
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class JournalSink:
         self._writer = writer
         self._src = src
 
-    def append(self, kind: str, obj: Any) -> None:
+    def append(self, kind: str, obj: object) -> None:
         """Queue ``obj`` under ``kind`` (``in``, ``out``, ``order``…) with the current time."""
         w = self._writer
         q = w.queue
@@ -121,12 +122,16 @@ class JournalWriter:
 
     ``clock`` (monotonic seconds) times the write schedule only; tests drive :meth:`_cycle`
     with their own clock instead of the thread.
+
+    ``batch_size``, ``flush_interval_s`` and ``rotate_bytes`` have no defaults here: they are
+    the ``event_log`` section's, whose defaults are ``actors.event_log.EventLogConfig``'s.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, batch_size: int = 1024,
-                 flush_interval_s: float = 0.2, rotate_bytes: int = 256 << 20,
+    def __init__(self, directory: str | os.PathLike[str], *, batch_size: int,
+                 flush_interval_s: float, rotate_bytes: int,
                  fsync: bool = False, max_backlog: int = DEFAULT_MAX_BACKLOG,
-                 metrics: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 metrics: MetricSink | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.directory = Path(directory)
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
@@ -136,6 +141,8 @@ class JournalWriter:
         self.max_items = RECORD_ITEMS * max_backlog
         self.wake_items = RECORD_ITEMS * batch_size
         self.metrics = metrics
+        # Four items per record, of four types (see ``RECORD_ITEMS``), or a flush marker; the
+        # writer tells them apart by position and checks the first item's type.
         self.queue: collections.deque[Any] = collections.deque()
         self.wake = threading.Event()
         self.accepting = False
@@ -162,7 +169,7 @@ class JournalWriter:
 
     # -- any thread --------------------------------------------------------------------------
 
-    def write_first(self, kind: str, obj: Any) -> Path:
+    def write_first(self, kind: str, obj: object) -> Path:
         """Open a new journal file and write ``obj`` as its first line, then fsync the file
         and the directory (the new name) before returning. Caller's thread, before ``start``.
 
@@ -232,7 +239,7 @@ class JournalWriter:
             finally:
                 self._close_file()
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> dict[str, int]:
         return {"events_logged": self.written, "dropped": self.dropped,
                 "backlog": len(self.queue) // RECORD_ITEMS, "bytes": self.bytes_written,
                 "batches": self.batches, "files": len(self.files),
@@ -353,7 +360,7 @@ class JournalWriter:
         if self.metrics is not None:
             self.metrics.gauge("eventlog.backlog", len(q) // RECORD_ITEMS + self._out_records)
 
-    def _encode_failed(self, obj: Any, exc: Exception) -> None:
+    def _encode_failed(self, obj: object, exc: Exception) -> None:
         self.encode_errors += 1
         if self.encode_errors <= 5:
             logger.warning("event log: could not encode a %s event: %s", type(obj).__name__, exc)

@@ -9,7 +9,9 @@ its class defaults (``user_feed`` logs raw frames), the ``Config`` field's defau
 provides the missing keys.
 
 The ``quoter``, ``order_manager`` and ``risk`` sections are the trading logic's own parameter
-classes (``trading.params``), used as they are.
+classes (``trading.params``), and ``discovery``, ``market_feed``, ``user_feed``, ``price_feed``
+and ``event_log`` their actors' own construction data (``actors.discovery``,
+``actors.ws_support``, ``actors.price_feed``, ``actors.event_log``), used as they are.
 """
 
 from __future__ import annotations
@@ -19,16 +21,13 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from actors.discovery import DiscoveryConfig
 from actors.event_log import EventLogConfig
+from actors.price_feed import PriceFeedConfig
+from actors.ws_support import FeedConfig
 from trading.params import OrderParams, QuoteParams, RiskLimits, rng
 
 MASK = "********"
-
-_ASSET = r"[a-z0-9]{1,16}"
-# 5m, 15m and 4h are Polymarket's crypto up/down series; "<N>s" is any other window length
-# in seconds (the simulated venue names a 120 s window "120s"); "sim" is resolved by the loader
-# to the simulated venue's window length (sim.window_seconds).
-INTERVAL_PATTERN = r"5m|15m|4h|[1-9][0-9]{0,5}s|sim"
 
 
 class Secret:
@@ -121,68 +120,6 @@ class SimConfig:
     seed: int = 1
     faults: str | None = field(default=None, metadata={"pattern": r"[A-Za-z0-9_.-]+"})
     noise_rate_per_s: float | None = field(default=None, metadata=rng(0, 10000))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SeriesConfig:
-    """One rolling up/down series: the current window and the next ``windows - 1``.
-
-    ``interval: sim`` follows ``sim.window_seconds`` (so ``run --window-seconds`` just works);
-    the loaded config holds the resolved label (``120s``), never ``sim``.
-    """
-
-    asset: str = field(metadata={"pattern": _ASSET})
-    interval: str = field(metadata={"pattern": INTERVAL_PATTERN})
-    windows: int = field(default=2, metadata=rng(1, 12))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SlugConfig:
-    """One fixed market quoted by slug."""
-
-    slug: str = field(metadata={"pattern": r"[a-z0-9][a-z0-9-]{0,199}"})
-    alias: str = field(metadata={"pattern": r"[A-Za-z0-9_.-]{1,40}"})
-    strategy: str = field(default="bands", metadata=rng(choices=("bands", "updown")))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DiscoveryConfig:
-    """Section ``discovery``: which markets to trade and how often to ask Gamma.
-
-    Polls every ``poll_interval_s``, and every ``fast_poll_interval_s`` within
-    ``fast_window_s`` of a window boundary.
-    """
-
-    series: tuple[SeriesConfig, ...] = ()
-    slugs: tuple[SlugConfig, ...] = ()
-    poll_interval_s: float = field(default=30.0, metadata=rng(1, 3600))
-    fast_poll_interval_s: float = field(default=1.0, metadata=rng(0.1, 60))
-    fast_window_s: float = field(default=10.0, metadata=rng(0, 600))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedConfig:
-    """Sections ``market_feed`` and ``user_feed``: one websocket feed.
-
-    ``raw_log_sample``: 0 = raw frames not logged, N = one frame in N logged.
-    """
-
-    ping_interval_s: float = field(default=10.0, metadata=rng(0.5, 300))
-    liveness_timeout_s: float = field(default=30.0, metadata=rng(1, 3600))
-    reconnect_min_s: float = field(default=0.5, metadata=rng(0.01, 60))
-    reconnect_max_s: float = field(default=30.0, metadata=rng(0.01, 600))
-    raw_log_sample: int = field(default=0, metadata=rng(0, 1_000_000))
-    max_frame_bytes: int = field(default=4 * 1024 * 1024, metadata=rng(1024, 256 * 1024 * 1024))
-    connect_timeout_s: float = field(default=10.0, metadata=rng(0.1, 120))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriceFeedConfig(FeedConfig):
-    """Section ``price_feed``: PolyBolt (current) or RTDS (legacy, price topics deprecated)."""
-
-    ping_interval_s: float = field(default=5.0, metadata=rng(0.5, 300))
-    provider: str = field(default="polybolt", metadata=rng(choices=("polybolt", "rtds")))
-    twap_window_seconds: int = field(default=60, metadata=rng(1, 3600))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,5 +23,6 @@ class Actor(pykka.ThreadingActor):
     """``pykka.ThreadingActor`` whose inbox is a ``queue.SimpleQueue``."""
 
     @staticmethod
-    def _create_actor_inbox() -> Any:
+    def _create_actor_inbox() -> queue.SimpleQueue[Any]:
+        # Holds Pykka's envelopes, whose payload type Pykka's inbox protocol leaves open.
         return queue.SimpleQueue()

@@ -22,7 +22,7 @@ import random
 import threading
 from collections.abc import Callable
 from math import exp, isfinite, log, log1p
-from typing import Any
+from typing import Any, Protocol
 
 import statsd
 
@@ -48,6 +48,8 @@ class _ThreadTables:
 
     def __init__(self) -> None:
         self.counts: dict[Raw, int] = {}
+        # A reservoir per use: [seen: int, next kept: int, W: float, samples: list[float]]; a
+        # list (not an object) because ``timing_ms`` updates it in place on the hot path.
         self.table: dict[Raw, list[Any]] = {}
 
 
@@ -80,7 +82,7 @@ class Metrics:
             package's 512 default is for paths across the internet).
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 8125, prefix: str = "polymm",
+    def __init__(self, *, port: int, prefix: str, host: str = "127.0.0.1",
                  flush_interval_s: float = 1.0, max_samples: int = 200,
                  seed: int | None = None, timer_sample_rate: float = 1.0,
                  max_udp_bytes: int = 1432) -> None:
@@ -147,7 +149,7 @@ class Metrics:
             _dropped(name, ms)
             return
         try:
-            table: dict[Raw, list[Any]] = self._local.timers.table
+            table: dict[Raw, list[Any]] = self._local.timers.table  # see _ThreadTables
         except AttributeError:
             table = self._register_thread().table
         raw = (name, dim)
@@ -287,17 +289,53 @@ def _clean(dim: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in dim)
 
 
-def build_metrics(cfg: Any) -> Metrics | None:
+class StatsdSettings(Protocol):
+    """The ``statsd`` config section's fields (the section and its defaults are the roof's:
+    this floor sits below the config loader)."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def flush_interval_s(self) -> float: ...
+
+    @property
+    def timer_sample_rate(self) -> float: ...
+
+
+class RunSettings(Protocol):
+    """What a run's metrics are built from: the ``statsd`` section, the mode and instance."""
+
+    @property
+    def statsd(self) -> StatsdSettings: ...
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def instance(self) -> str: ...
+
+
+def build_metrics(cfg: RunSettings) -> Metrics | None:
     """Metrics for a run, or None when ``statsd.enabled`` is false."""
     s = cfg.statsd
     if not s.enabled:
         return None
     return Metrics(host=s.host, port=s.port, prefix=metrics_prefix(cfg),
                    flush_interval_s=s.flush_interval_s,
-                   timer_sample_rate=getattr(s, "timer_sample_rate", 1.0)).start()
+                   timer_sample_rate=s.timer_sample_rate).start()
 
 
-def metrics_prefix(cfg: Any) -> str:
+def metrics_prefix(cfg: RunSettings) -> str:
     """``<statsd.prefix>.<mode>.<instance>``: what the dashboard's ``polymm.$mode.$instance``
     templates match (with the default ``statsd.prefix``)."""
     return f"{cfg.statsd.prefix}.{cfg.mode}.{_clean(cfg.instance)}"

@@ -12,12 +12,24 @@ import gc
 import logging
 import os
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
 
-def apply_runtime(runtime: Any) -> None:
+class RuntimeSettings(Protocol):
+    """The fields of the ``runtime`` config section read here (the section, and its defaults,
+    are the roof's: this floor sits below the config loader)."""
+
+    @property
+    def switch_interval_s(self) -> float: ...
+
+    @property
+    def cpu_affinity(self) -> Sequence[int]: ...
+
+
+def apply_runtime(runtime: RuntimeSettings) -> None:
     """GIL switch interval and CPU affinity from the ``runtime`` config section."""
     sys.setswitchinterval(runtime.switch_interval_s)
     if runtime.cpu_affinity and hasattr(os, "sched_setaffinity"):

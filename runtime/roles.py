@@ -27,13 +27,15 @@ class CurrentRef:
 
     def __init__(self, role: str) -> None:
         self.role = role
+        # Untyped actor: the role's actor class varies (a test double plays it too), and
+        # ``ActorRef`` is invariant in it, so no narrower type takes every role's ref.
         self._ref: pykka.ActorRef[Any] | None = None
 
     def set(self, ref: pykka.ActorRef[Any]) -> None:
         """The actor that plays the role from now on."""
         self._ref = ref
 
-    def tell(self, message: Any) -> None:
+    def tell(self, message: object) -> None:
         """Tell the current actor; dropped if there is none yet or it is dead."""
         ref = self._ref
         if ref is not None:

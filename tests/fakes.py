@@ -14,7 +14,9 @@ from typing import Any
 
 import orjson
 
+from actors.discovery import DiscoveryConfig, SeriesConfig
 from actors.event_log import EventLogConfig
+from actors.price_feed import PriceFeedConfig
 from messages.errors import InvalidHeartbeat, NotSent, VenueError
 from sim.verify import order_digest
 
@@ -114,49 +116,19 @@ class FakeCreds:
     passphrase: str = field(default="pass-phrase-never-logged", repr=False)
 
 
-@dataclass(frozen=True)
-class FeedCfg:
-    """Shaped like ``polymm.config.FeedConfig`` (plus the price feed's fields)."""
-
-    ping_interval_s: float = 10.0
-    liveness_timeout_s: float = 0.0
-    reconnect_min_s: float = 0.01
-    reconnect_max_s: float = 0.05
-    raw_log_sample: int = 0
-    max_frame_bytes: int = 1 << 20
-    provider: str = "polybolt"
-    twap_window_seconds: int = 60
+def make_feed_config(**over: Any) -> PriceFeedConfig:
+    """The real ``price_feed`` section (a ``FeedConfig``, so every feed takes it), with test
+    defaults: no liveness check, fast reconnects, 1 MiB frames, a 10 s ping."""
+    return PriceFeedConfig(**{"ping_interval_s": 10.0, "liveness_timeout_s": 0.0,
+                              "reconnect_min_s": 0.01, "reconnect_max_s": 0.05,
+                              "max_frame_bytes": 1 << 20, **over})
 
 
-def make_feed_config(**over: Any) -> FeedCfg:
-    return FeedCfg(**over)
-
-
-@dataclass(frozen=True)
-class SeriesCfg:
-    asset: str
-    interval: str
-    windows: int = 2
-
-
-@dataclass(frozen=True)
-class SlugCfg:
-    slug: str
-    alias: str
-    strategy: str = "bands"
-
-
-@dataclass(frozen=True)
-class DiscoveryCfg:
-    series: tuple[SeriesCfg, ...] = (SeriesCfg("btc", "15m"),)
-    slugs: tuple[SlugCfg, ...] = ()
-    poll_interval_s: float = 30.0
-    fast_poll_interval_s: float = 2.0
-    fast_window_s: float = 20.0
-
-
-def make_discovery_config(**over: Any) -> DiscoveryCfg:
-    return DiscoveryCfg(**over)
+def make_discovery_config(**over: Any) -> DiscoveryConfig:
+    """The real ``discovery`` section, with test defaults: one btc 15m series, a fast poll
+    every 2 s within 20 s of a window boundary."""
+    return DiscoveryConfig(**{"series": (SeriesConfig(asset="btc", interval="15m"),),
+                              "fast_poll_interval_s": 2.0, "fast_window_s": 20.0, **over})
 
 
 def make_event_log_config(**over: Any) -> EventLogConfig:

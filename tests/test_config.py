@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from actors.discovery import SeriesConfig
 from messages.errors import ConfigError
 from polymm.config import (
     DEFAULT_PATH,
@@ -19,7 +20,7 @@ from polymm.config import (
     load_config,
     parse_override,
 )
-from polymm.config_schema import FeedConfig, PriceFeedConfig, SeriesConfig
+from polymm.config_schema import FeedConfig, PriceFeedConfig
 from trading.params import QuoteParams
 
 LIVE = REPO_ROOT / "conf" / "live.yaml"
@@ -309,3 +310,16 @@ def test_interval_sim_follows_the_simulated_venue(tmp_path: Path) -> None:
         discovery: {series: [{asset: btc, interval: sim}]}
         """) == ["discovery.series[0].interval: 'sim' (the simulated venue's window length) "
                  "needs sim.enabled in paper mode"]
+
+
+def test_each_actor_section_has_one_definition() -> None:
+    """An actor's config section is its construction data: the schema uses the actor's class,
+    so there is one set of defaults."""
+    import polymm.config_schema as schema
+    from actors.discovery import DiscoveryConfig
+    from actors.event_log import EventLogConfig
+    from actors.price_feed import PriceFeedConfig
+    from actors.ws_support import FeedConfig
+
+    assert (schema.DiscoveryConfig, schema.EventLogConfig, schema.PriceFeedConfig,
+            schema.FeedConfig) == (DiscoveryConfig, EventLogConfig, PriceFeedConfig, FeedConfig)

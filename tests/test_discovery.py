@@ -8,6 +8,8 @@ import pytest
 
 from actors.discovery import (
     Discovery,
+    SeriesConfig,
+    SlugConfig,
     diff_markets,
     next_poll_at,
     wanted_slugs,
@@ -19,8 +21,6 @@ from tests.fakes import (
     Collector,
     FakeGamma,
     FakeMetrics,
-    SeriesCfg,
-    SlugCfg,
     gamma_event,
     make_discovery_config,
 )
@@ -30,8 +30,9 @@ T0 = 1_767_225_600  # a multiple of 900
 
 
 def test_wanted_slugs_current_and_next_windows_then_fixed_slugs():
-    series = (SeriesCfg("btc", "15m", 2), SeriesCfg("eth", "5m", 1))
-    got = wanted_slugs(series, (SlugCfg("some-election", "elect"),), T0 + 910)
+    series = (SeriesConfig(asset="btc", interval="15m", windows=2),
+              SeriesConfig(asset="eth", interval="5m", windows=1))
+    got = wanted_slugs(series, (SlugConfig(slug="some-election", alias="elect"),), T0 + 910)
     assert got == {
         f"btc-updown-15m-{T0 + 900}": ("btc-15m", "btc", "updown"),
         f"btc-updown-15m-{T0 + 1800}": ("btc-15m", "btc", "updown"),
@@ -63,7 +64,8 @@ def test_diff_markets():
 
 
 def test_build_markets_filters_unwanted_expired_and_broken():
-    wanted = wanted_slugs((SeriesCfg("btc", "15m", 2),), (), T0 + 10)
+    wanted = wanted_slugs((SeriesConfig(asset="btc", interval="15m", windows=2),), (),
+                          T0 + 10)
     cur = gamma_event(f"btc-updown-15m-{T0}", T0, 900, cid_byte=1)
     nxt = gamma_event(f"btc-updown-15m-{T0 + 900}", T0 + 900, 900, cid_byte=2,
                       tokens=("3", "4"))
@@ -156,7 +158,8 @@ def test_bad_interval_is_a_config_error():
     from messages.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        Discovery(FakeGamma(), make_discovery_config(series=(SeriesCfg("btc", "7m"),)), [])
+        Discovery(FakeGamma(),
+                  make_discovery_config(series=(SeriesConfig(asset="btc", interval="7m"),)), [])
 
 
 def test_market_builder_defaults_are_valid():

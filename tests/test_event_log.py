@@ -172,7 +172,8 @@ def test_appends_after_stop_are_dropped_not_blocking(log_dir):
 
 
 def test_unencodable_event_is_skipped_alone(log_dir):
-    w = JournalWriter(log_dir).start()
+    w = JournalWriter(log_dir, batch_size=256, flush_interval_s=0.05,
+                      rotate_bytes=64 << 20).start()
     s = w.sink("test")
     s.append("in", {"big": 1 << 70})  # beyond orjson's 64-bit integers
     s.append("in", messages.TimerTick(name="ok", ts_recv_ns=1))
@@ -206,7 +207,8 @@ def test_every_record_is_written_within_the_flush_interval(log_dir, batch_size, 
     the kernel: what survives a SIGKILL) at most ``flush_interval`` after its append, whatever
     the batch size, although every step of the writer's work costs time."""
     clock = StepClock(step=20e-6)
-    w = JournalWriter(log_dir, batch_size=batch_size, flush_interval_s=interval_s, clock=clock)
+    w = JournalWriter(log_dir, batch_size=batch_size, flush_interval_s=interval_s,
+                      rotate_bytes=64 << 20, clock=clock)
     w.open()
     sink = w.sink("sim")
     rng = random.Random(batch_size)

@@ -272,3 +272,15 @@ def test_no_reconnect_once_the_bot_shuts_down(server, sink):
     assert not reader.is_alive()
     assert len(server.conns) == 1
     ref.stop()
+
+
+def test_a_socket_closed_before_the_read_loop_ends_it_without_a_crash():
+    """A connection whose socket is already gone (``sock`` None) ends the read loop with a
+    reason (the reader reconnects) instead of an AttributeError that would kill the reader."""
+    from actors.ws_reader import ReaderLoop
+
+    class Closed:
+        sock = None
+
+    feed = MarketFeed("ws://127.0.0.1:1/", make_feed_config(), [])  # never started
+    assert ReaderLoop(feed)._read_loop(Closed()) == ("closed", None)

@@ -7,14 +7,16 @@ import logging
 import orjson
 import pytest
 
+from actors.market_feed import MarketFeed
 from actors.price_feed import PriceFeed, polybolt_close_policy, rtds_subscriptions
 from actors.ws_support import (
-    FeedSettings,
     LogLimiter,
     ReconnectBackoff,
     close_code,
+    feed_config_errors,
     redact,
     retry_after_s,
+    timer_interval_s,
 )
 from messages import FeedStatus, PriceSource, PriceTick
 from messages.errors import ConfigError
@@ -201,12 +203,14 @@ def test_redact_and_close_code_and_retry_after():
     assert retry_after_s(Refused()) == 7.0 and retry_after_s(ValueError()) is None
 
 
-def test_feed_settings_validation_and_rtds_filters():
+def test_feed_config_validation_and_rtds_filters():
     with pytest.raises(ConfigError) as err:
-        FeedSettings.of(make_feed_config(reconnect_min_s=5, reconnect_max_s=1), "market_feed")
+        MarketFeed("ws://127.0.0.1:1/", make_feed_config(reconnect_min_s=5, reconnect_max_s=1),
+                   [])
     assert "market_feed.reconnect_min_s" in str(err.value)
-    assert FeedSettings.of(make_feed_config(ping_interval_s=10, liveness_timeout_s=0.2),
-                           "x").tick_s() == pytest.approx(0.05)
+    assert feed_config_errors(make_feed_config(), "x") == []
+    assert timer_interval_s(make_feed_config(ping_interval_s=10, liveness_timeout_s=0.2)) \
+        == pytest.approx(0.05)
     assert rtds_subscriptions(["sol"])[-1] == {"topic": "crypto_prices_twap_sixty", "type": "*"}
     with pytest.raises(ConfigError):
         PriceFeed(url="ws://127.0.0.1:1/", config=make_feed_config(provider="x"), creds=None,
