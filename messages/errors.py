@@ -85,3 +85,16 @@ class InvalidHeartbeat(VenueError):
 
 class RiskLimitHit(PolymmError):
     """An order would breach a risk limit."""
+
+
+class ChainError(VenueError):
+    """A Polygon JSON-RPC node answered with an error object. ``rpc_code`` is JSON-RPC's code
+    (3 or -32000 for a call or transaction the node refused: reverted, nonce, fees, funds),
+    ``message`` the node's text, ``data`` the revert data if any. The request did not take
+    effect, except that a transaction the node calls "already known" is in its pool (the
+    client turns that one into success)."""
+
+    def __init__(self, message: str, *, rpc_code: int, data: str = "") -> None:
+        super().__init__(message, code="chain")
+        self.rpc_code = rpc_code
+        self.data = data

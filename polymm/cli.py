@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "bench": "polymm.commands.bench",
     "check-config": "polymm.commands.check_config",
     "cancel-all": "polymm.commands.cancel_all",
+    "preflight": "polymm.commands.preflight",
 }
 
 

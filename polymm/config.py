@@ -26,10 +26,10 @@ import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -42,6 +42,9 @@ from polymm.config_schema import (
     resolve_sim_intervals,
 )
 from polymm.config_yaml import EnvRef, apply_override, parse_override, read_scalar, read_yaml
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["DEFAULT_PATH", "REPO_ROOT", "Config", "Secret", "config_to_dict", "dump_config",
            "load_config", "parse_override"]
@@ -60,6 +63,12 @@ REMOVED_KEYS = {
 
 _BAD = object()  # a value that failed validation (its error is already recorded)
 
+# A field's type hint (``int``, ``str | None``, ``tuple[X, ...]``, a section class), read with
+# ``typing.get_origin``/``get_args``; and its metadata (``trading.params.rng``: ``min``,
+# ``max``, ``choices``; ``pattern``, ``address``).
+Hint = object
+Meta = Mapping[str, object]
+
 # -- validation -------------------------------------------------------------------------------
 
 @dataclasses.dataclass(slots=True)
@@ -70,7 +79,7 @@ class _Ctx:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: type) -> dict[str, Hint]:
     return typing.get_type_hints(cls)
 
 
@@ -96,7 +105,8 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _build(cls: Any, raw: object, path: str, ctx: _Ctx, base: Any = None) -> object:
+def _build(cls: type[DataclassInstance], raw: object, path: str, ctx: _Ctx,
+           base: DataclassInstance | None = None) -> object:
     """A ``cls`` instance from a mapping; ``base`` (an instance) supplies the missing keys."""
     if raw is None:
         raw = {}
@@ -134,13 +144,16 @@ def _build(cls: Any, raw: object, path: str, ctx: _Ctx, base: Any = None) -> obj
         return _BAD
 
 
-def _default_of(f: dataclasses.Field[Any]) -> object:
+def _default_of(f: dataclasses.Field[object]) -> DataclassInstance | None:
+    """A section field's default instance: it supplies the keys the YAML leaves out."""
     if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
+        value = f.default_factory()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return value
     return None
 
 
-def _resolve_env(ref: EnvRef, tp: Any, where: str, ctx: _Ctx) -> object:
+def _resolve_env(ref: EnvRef, tp: Hint, where: str, ctx: _Ctx) -> object:
     value = ctx.env.get(ref.name)
     optional = _optional(tp)
     if value is None or (value == "" and Secret in _members(tp)):
@@ -157,18 +170,18 @@ def _resolve_env(ref: EnvRef, tp: Any, where: str, ctx: _Ctx) -> object:
     return read_scalar(value)  # int, float, bool from the environment
 
 
-def _members(tp: Any) -> tuple[Any, ...]:
+def _members(tp: Hint) -> tuple[Hint, ...]:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return typing.get_args(tp)
     return (tp,)
 
 
-def _optional(tp: Any) -> bool:
+def _optional(tp: Hint) -> bool:
     return type(None) in _members(tp)
 
 
-def _value(tp: Any, raw: object, where: str, meta: Mapping[str, Any], ctx: _Ctx,
-           base: object = None) -> object:
+def _value(tp: Hint, raw: object, where: str, meta: Meta, ctx: _Ctx,
+           base: DataclassInstance | None = None) -> object:
     is_secret = Secret in _members(tp)
     if isinstance(raw, EnvRef):
         raw = _resolve_env(raw, tp, where, ctx)
@@ -198,8 +211,9 @@ def _value(tp: Any, raw: object, where: str, meta: Mapping[str, Any], ctx: _Ctx,
     return value if _check(value, where, meta, ctx) else _BAD
 
 
-def _type_name(tp: Any) -> str:
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+def _type_name(tp: Hint) -> str:
+    names: dict[Hint, str] = {int: "an integer", float: "a number", bool: "true or false",
+                              str: "a string"}
     if tp in names:
         return names[tp]
     if dataclasses.is_dataclass(tp):
@@ -209,8 +223,8 @@ def _type_name(tp: Any) -> str:
     return str(tp)
 
 
-def _convert(tp: Any, raw: object, where: str, meta: Mapping[str, Any], ctx: _Ctx,
-             base: object) -> object:
+def _convert(tp: Hint, raw: object, where: str, meta: Meta, ctx: _Ctx,
+             base: DataclassInstance | None) -> object:
     if tp is bool:
         if isinstance(raw, bool):
             return raw
@@ -243,25 +257,26 @@ def _convert(tp: Any, raw: object, where: str, meta: Mapping[str, Any], ctx: _Ct
     return _BAD
 
 
-def _check(value: object, where: str, meta: Mapping[str, Any], ctx: _Ctx) -> bool:
+def _check(value: object, where: str, meta: Meta, ctx: _Ctx) -> bool:
     """Range, choices, pattern and address checks from the field metadata."""
     lo, hi = meta.get("min"), meta.get("max")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if lo is not None and value < lo:
+        if isinstance(lo, int | float) and value < lo:
             ctx.errors.append(f"{where}: expected >= {lo}, got {value}")
             return False
-        if hi is not None and value > hi:
+        if isinstance(hi, int | float) and value > hi:
             ctx.errors.append(f"{where}: expected <= {hi}, got {value}")
             return False
     choices = meta.get("choices")
-    if choices is not None and value not in choices:
+    if isinstance(choices, Collection) and value not in choices:
         hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
         tail = f" (did you mean {hint[0]!r}?)" if hint else ""
         ctx.errors.append(f"{where}: expected one of {', '.join(map(str, choices))}, "
                           f"got {value!r}{tail}")
         return False
     pattern = meta.get("pattern")
-    if pattern is not None and isinstance(value, str) and not re.fullmatch(pattern, value):
+    if (isinstance(pattern, str) and isinstance(value, str)
+            and not re.fullmatch(pattern, value)):
         ctx.errors.append(f"{where}: {value!r} does not match {pattern}")
         return False
     if meta.get("address") and isinstance(value, str) and not _ADDRESS.fullmatch(value):
@@ -306,7 +321,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *,
 
 # -- output -----------------------------------------------------------------------------------
 
-def config_to_dict(obj: object) -> Any:
+def config_to_dict(obj: object) -> object:
     """Plain data for printing: sections as dicts, tuples as lists, secrets as ``********``."""
     if isinstance(obj, Secret):
         return MASK

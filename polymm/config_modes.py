@@ -35,13 +35,21 @@ def is_loopback_url(url: str) -> bool:
 
 
 def paper_url_errors(venue: VenueConfig) -> list[str]:
-    """Paper mode trades with a throw-away key against the simulated venue only."""
-    return [f"venue.{f.name}: mode paper trades only against the simulated venue on loopback, "
-            f"got {getattr(venue, f.name)!r} (there it would create API keys for a throw-away "
-            f"key and send real orders); {PAPER_ONLY_HINT}"
-            for f in dataclasses.fields(venue)
-            if f.name.endswith("_url") and getattr(venue, f.name) != "sim"
-            and not is_loopback_url(str(getattr(venue, f.name)))]
+    """Paper mode trades with a throw-away key against the simulated venue only (``sim``, a
+    loopback URL, or for ``rpc_url`` None: the simulated venue's chain)."""
+    errors = []
+    for f in dataclasses.fields(venue):
+        value = getattr(venue, f.name)
+        if not f.name.endswith("_url") or value is None or value == "sim":
+            continue
+        reveal = getattr(value, "reveal", None)
+        url = str(reveal() if callable(reveal) else value)
+        if not is_loopback_url(url):
+            shown = "********" if callable(reveal) else repr(url)
+            errors.append(f"venue.{f.name}: mode paper trades only against the simulated venue "
+                          f"on loopback, got {shown} (there it would create API keys for a "
+                          f"throw-away key and send real orders); {PAPER_ONLY_HINT}")
+    return errors
 
 
 _DRY_RUN_SECRETS = ("private_key", "keystore_path", "api_key", "api_secret", "api_passphrase")

@@ -104,6 +104,11 @@ class VenueConfig:
     funder: str | None = field(default=None, metadata=_address())
     http_timeout_s: float = field(default=2.0, metadata=rng(0.05, 60))
     connect_timeout_s: float = field(default=1.0, metadata=rng(0.05, 60))
+    # Polygon JSON-RPC (pre-flight's collateral reads): a provider URL often embeds a key, so
+    # it is a secret (from the environment only); None = the simulated venue's chain. And the
+    # venue's geoblock check (§11.2).
+    rpc_url: Secret | None = None
+    geoblock_url: str = "sim"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +177,19 @@ class RuntimeConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PreflightConfig:
+    """Section ``preflight``: the bounds of the checks before a live start
+    (``polymm.preflight``). The venue's clock is used for L2 timestamps once the offset to it
+    is above ``venue_clock_above_s``; above ``max_clock_offset_s`` the start is refused."""
+
+    max_clock_offset_s: float = field(default=5.0, metadata=rng(0.5, 600))
+    venue_clock_above_s: float = field(default=1.0, metadata=rng(0, 600))
+    min_gas_pol: float = field(default=0.05, metadata=rng(0, 1000))
+    rpc_timeout_s: float = field(default=5.0, metadata=rng(0.1, 60))
+    probe_order: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaperConfig:
     """Section ``paper``: the local paper exchange of ``mode: dry_run`` (orders never leave
     the machine; they fill from the venue's public tape, see ``trading.paper_exchange``).
@@ -204,6 +222,7 @@ class Config:
     status: StatusConfig = field(default_factory=StatusConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
+    preflight: PreflightConfig = field(default_factory=PreflightConfig)
 
 
 def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:

@@ -15,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from messages.errors import ConfigError
 
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader  # C if libyaml
+if TYPE_CHECKING:  # the C loader has the pure-Python one's interface
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader  # C if libyaml
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -32,7 +35,7 @@ class EnvRef:
     line: int
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
+class _Loader(_BaseLoader):
     """The safe loader plus ``!ENV`` (the constructor table is copied, SafeLoader is untouched)."""
 
 
@@ -50,8 +53,9 @@ def _env_constructor(loader: yaml.SafeLoader, node: yaml.Node) -> EnvRef:
 _Loader.add_constructor("!ENV", _env_constructor)
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse one file; every failure becomes a one-line ConfigError naming the file (and line)."""
+def read_yaml(path: Path) -> object:
+    """Parse one file (any YAML document); every failure becomes a one-line ConfigError naming
+    the file (and line)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -86,11 +90,12 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), parsed
 
 
-def apply_override(raw: dict[str, Any], dotted: str, value: object, errors: list[str]) -> None:
+def apply_override(raw: dict[str, object], dotted: str, value: object,
+                   errors: list[str]) -> None:
     """Set ``dotted`` (``"discovery.series.0.interval"``) in the parsed YAML ``raw``, making
     missing sections; a path that runs into a scalar or past a list records an error."""
     parts = dotted.split(".")
-    node: Any = raw
+    node: object = raw
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         where = ".".join(parts[: i + 1])

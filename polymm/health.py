@@ -1,36 +1,158 @@
-"""Periodic gauges and the ``/status`` view, built on the main thread from the actors' views.
+"""Periodic gauges, the ``/status`` view and the shutdown's report, built on the main thread.
 
 The supervisor calls ``emit_gauges`` about once a second: inventory and positions per market,
 PnL, fair value and spread, gated markets by reason, the kill switch, open orders and every
 actor's mailbox depth. These are the slow-moving numbers the dashboard shows; the per-event
-timers and counters are emitted where they happen.
+timers and counters are emitted where they happen. At shutdown it asks here for the PnL, the
+feeds' reconnects and, when the OrderManager could not, the last-resort venue cancel-all.
+
+The actors are asked through typed proxies (Pykka's ``proxy_method``): a renamed or retyped
+method is a type error here (and in the supervisor), not a ``None`` on the dashboard.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 
-from messages import GateReason
+import pykka
+
+from messages import ConditionId, GateReason
+
+if TYPE_CHECKING:
+    from pykka.typing import proxy_method
+
+    from actors.discovery import Discovery
+    from actors.event_log import EventLog
+    from actors.order_manager import OrderManager
+    from actors.quoter import Quoter
+    from actors.state import State
+    from actors.ws_feed import WsFeed
+    from polymm.supervisor import Supervisor
+
+    # The proxies of the actors asked here, as Pykka types them (``proxy_method``), for
+    # ``cast`` only. Not ``ActorProxy`` subclasses: its ``__getattr__`` would let a misspelt
+    # method through unchecked.
+
+    class StateProxy:
+        status = proxy_method(State.status)
+
+    class QuoterProxy:
+        summary = proxy_method(Quoter.summary)
+
+    class OrderManagerProxy:
+        stats = proxy_method(OrderManager.stats)
+        shutdown = proxy_method(OrderManager.shutdown)
+
+    class FeedProxy:
+        stats = proxy_method(WsFeed.stats)
+
+    class DiscoveryProxy:
+        markets = proxy_method(Discovery.markets)
+
+    class EventLogProxy:
+        actor_ref: pykka.ActorRef[EventLog]
+        ping = proxy_method(EventLog.ping)
+        sink = proxy_method(EventLog.sink)
+        flush = proxy_method(EventLog.flush)
+        stats = proxy_method(EventLog.stats)
 
 logger = logging.getLogger(__name__)
 
 ASK_S = 2.0
+T = TypeVar("T")
 
 
-def _ask(sup: Any, name: str, method: str) -> Any:
+class MarketView(TypedDict):
+    """One market of the status view: the State's summary of it (``MarketState.summary``)
+    and the Quoter's last decision for it."""
+
+    condition_id: ConditionId
+    alias: str
+    up_bid: int | None
+    up_ask: int | None
+    inv_up: float
+    inv_down: float
+    ttc_s: int | None
+    synced: bool
+    strike_e8: int | None
+    gate: str | None
+    fair_up_pips: int | None
+    half_spread_pips: int | None
+
+
+class StatusView(TypedDict):
+    """``collect``: what ``/status`` serves, the status line prints and the gauges send."""
+
+    mode: str
+    feeds: dict[str, bool]
+    lags_ms: dict[str, float]
+    markets: list[MarketView]
+    # The OrderManager's ``stats()``: untyped where it is built (``trading.planner.stats``).
+    orders: dict[str, Any]
+    pnl_usd: float | None
+    fills: int | None
+    kill_switch: bool
+    actors: dict[str, bool]
+    mailbox_depth: dict[str, int]
+
+
+class HealthDetail(TypedDict):
+    """``/healthz``'s detail."""
+
+    dead_actors: list[str]
+    stopping: bool
+
+
+class PnlReport(TypedDict, total=False):
+    """``pnl_report``: empty when the State could not be asked."""
+
+    pnl_usd: float
+    unmarked_positions: int
+    fills: int
+    inventory: dict[str, dict[str, float]]  # "<alias>:<condition id prefix>" → up, down
+
+
+class ShutdownResult(TypedDict, total=False):
+    """``Supervisor.shutdown()``: what the run summary reports of the shutdown."""
+
+    reconnects: dict[str, int]
+    open_orders_after_shutdown: int  # -1: unknown (the venue could not be asked)
+    stats: dict[str, Any]  # the OrderManager's ``stats()`` (see ``StatusView.orders``)
+    error: str  # the OrderManager's shutdown failed
+    cancel_all: str  # who canceled all: "supervisor" (or none, in a dry run)
+    cancel_all_error: str
+    pnl: PnlReport
+    events_logged: int
+    actors_left: int
+
+
+class _Queue(Protocol):
+    def qsize(self) -> int: ...
+
+
+def _depth(ref: pykka.ActorRef[pykka.Actor]) -> int:
+    """Messages waiting in the actor's mailbox. Pykka's inbox protocol leaves ``qsize`` out;
+    a ``runtime.actor.Actor``'s ``SimpleQueue`` (and a plain Pykka ``Queue``) has it."""
+    return cast("_Queue", ref.actor_inbox).qsize()
+
+
+def _ask(sup: Supervisor, name: str,
+         ask: Callable[[pykka.ActorProxy[pykka.Actor]], pykka.Future[T]]) -> T | None:
+    """``ask(proxy)``'s answer from the live actor ``name``; None if dead, gone or slow."""
     ref = sup.actors.refs.get(name)
     if ref is None or not ref.is_alive():
         return None
     try:
-        return getattr(ref.proxy(), method)().get(timeout=ASK_S)
+        return ask(ref.proxy()).get(timeout=ASK_S)
     except Exception as exc:
-        logger.debug("health: %s.%s failed: %s", name, method, exc)
+        logger.debug("health: asking %s failed: %s", name, exc)
         return None
 
 
-def market_dims(markets: list[dict[str, Any]]) -> dict[str, str]:
+def market_dims(markets: Iterable[MarketView]) -> dict[str, str]:
     """condition id → metric dimension: the alias for the soonest-closing window of an alias,
     ``<alias>-next`` for the one after it (aliases repeat across rolling windows)."""
     out: dict[str, str] = {}
@@ -44,47 +166,52 @@ def market_dims(markets: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-def _lags(sup: Any) -> dict[str, float]:
+def _lags(sup: Supervisor) -> dict[str, float]:
     """The last message lag each feed measured on its reader thread."""
     out = {}
     for name in ("market", "user", "price"):
-        stats = _ask(sup, f"{name}_feed", "stats") or {}
-        if stats.get("lag_ms") is not None:
+        stats = _ask(sup, f"{name}_feed", lambda p: cast("FeedProxy", p).stats())
+        if stats is not None and stats["lag_ms"] is not None:
             out[name] = float(stats["lag_ms"])
     return out
 
 
-def collect(sup: Any) -> dict[str, Any]:
+def collect(sup: Supervisor) -> StatusView:
     """The status view: feeds, lags, markets, orders, inventory, PnL, kill switch."""
-    st = _ask(sup, "state", "status") or {}
-    om = _ask(sup, "order_manager", "stats") or {}
-    q = _ask(sup, "quoter", "summary") or {}
-    decisions = q.get("decisions", {})
-    markets = []
-    for m in st.get("markets", []):
+    st = _ask(sup, "state", lambda p: cast("StateProxy", p).status())
+    om = _ask(sup, "order_manager", lambda p: cast("OrderManagerProxy", p).stats()) or {}
+    q = _ask(sup, "quoter", lambda p: cast("QuoterProxy", p).summary())
+    decisions = q["decisions"] if q is not None else {}
+    markets: list[MarketView] = []
+    for m in st["markets"] if st is not None else []:
         d = decisions.get(m["condition_id"])
-        markets.append({**m, "gate": d.gate.value if d is not None else None,
-                        "fair_up_pips": getattr(d, "fair_up_pips", None),
-                        "half_spread_pips": getattr(d, "half_spread_pips", None)})
+        markets.append({
+            "condition_id": m["condition_id"], "alias": m["alias"], "up_bid": m["up_bid"],
+            "up_ask": m["up_ask"], "inv_up": m["inv_up"], "inv_down": m["inv_down"],
+            "ttc_s": m["ttc_s"], "synced": m["synced"], "strike_e8": m["strike_e8"],
+            "gate": d.gate.value if d is not None else None,
+            "fair_up_pips": d.fair_up_pips if d is not None else None,
+            "half_spread_pips": d.half_spread_pips if d is not None else None})
     return {
         "mode": sup.config.mode,
-        "feeds": st.get("feeds", {}), "lags_ms": _lags(sup),
+        "feeds": st["feeds"] if st is not None else {}, "lags_ms": _lags(sup),
         "markets": markets, "orders": om,
-        "pnl_usd": st.get("pnl_usd"), "fills": st.get("fills"),
-        "kill_switch": bool(st.get("kill_switch")) or bool(om.get("halted")),
+        "pnl_usd": st["pnl_usd"] if st is not None else None,
+        "fills": st["fills"] if st is not None else None,
+        "kill_switch": bool(st is not None and st["kill_switch"]) or bool(om.get("halted")),
         "actors": {n: r.is_alive() for n, r in sup.actors.refs.items()},
-        "mailbox_depth": {n: r.actor_inbox.qsize() for n, r in sup.actors.refs.items()},
+        "mailbox_depth": {n: _depth(r) for n, r in sup.actors.refs.items()},
     }
 
 
-def healthy(sup: Any) -> tuple[bool, dict[str, Any]]:
+def healthy(sup: Supervisor) -> tuple[bool, HealthDetail]:
     """For ``/healthz``: every actor alive and not stopping."""
     dead = [n for n, r in sup.actors.refs.items() if not r.is_alive()]
     stopping = sup.stop_event.is_set()
     return (not dead and not stopping, {"dead_actors": dead, "stopping": stopping})
 
 
-def emit_gauges(sup: Any, view: dict[str, Any] | None = None) -> dict[str, Any]:
+def emit_gauges(sup: Supervisor, view: StatusView | None = None) -> StatusView:
     """Send the periodic gauges; returns the view it used."""
     m = sup.metrics
     view = view if view is not None else collect(sup)
@@ -99,31 +226,32 @@ def emit_gauges(sup: Any, view: dict[str, Any] | None = None) -> dict[str, Any]:
         m.gauge("risk.inventory_shares", mk["inv_up"] - mk["inv_down"], dim=dim)
         m.gauge("risk.position_shares", mk["inv_up"], dim=f"{dim}-up")
         m.gauge("risk.position_shares", mk["inv_down"], dim=f"{dim}-down")
-        if mk.get("fair_up_pips") is not None:
+        if mk["fair_up_pips"] is not None:
             m.gauge("quoter.fair_pips", mk["fair_up_pips"], dim=dim)
-        if mk.get("half_spread_pips") is not None:
+        if mk["half_spread_pips"] is not None:
             m.gauge("quoter.half_spread_pips", mk["half_spread_pips"], dim=dim)
-        if mk.get("gate") not in (None, GateReason.NONE.value):
-            gated[mk["gate"]] += 1
+        gate = mk["gate"]
+        if gate is not None and gate != GateReason.NONE.value:
+            gated[gate] += 1
     for reason in GateReason:
         if reason is not GateReason.NONE:
             m.gauge("quoter.gated_markets", gated.get(reason.value, 0), dim=reason.value)
-    if view.get("pnl_usd") is not None:
+    if view["pnl_usd"] is not None:
         m.gauge("risk.pnl_usd", view["pnl_usd"])
     m.gauge("risk.kill_switch", 1 if view["kill_switch"] else 0)
-    orders = view.get("orders") or {}
+    orders = view["orders"]
     if "open_orders" in orders:
         m.gauge("orders.open", orders["open_orders"])
     return view
 
 
-def pnl_report(sup: Any) -> dict[str, Any]:
+def pnl_report(sup: Supervisor) -> PnlReport:
     """PnL marked to the books (resolved markets at their payout), from the State."""
     ref = sup.actors.refs.get("state")
     if ref is None or not ref.is_alive():
         return {}
     try:
-        st = ref.proxy().status().get(timeout=5.0)
+        st = cast("StateProxy", ref.proxy()).status().get(timeout=5.0)
     except Exception as exc:
         logger.warning("health: no status from state: %s", exc)
         return {}
@@ -133,7 +261,8 @@ def pnl_report(sup: Any) -> dict[str, Any]:
                           {"up": m["inv_up"], "down": m["inv_down"]}
                           for m in st["markets"]}}
 
-def reconnect_counts(sup: Any) -> dict[str, int]:
+
+def reconnect_counts(sup: Supervisor) -> dict[str, int]:
     """Reconnects per feed, asked of each feed actor before it stops."""
     out = {}
     for name in ("market_feed", "user_feed", "price_feed"):
@@ -141,7 +270,22 @@ def reconnect_counts(sup: Any) -> dict[str, int]:
         if ref is None or not ref.is_alive():
             continue
         try:
-            out[name] = int(ref.proxy().stats().get(timeout=2.0).get("reconnects", 0))
+            out[name] = int(cast("FeedProxy", ref.proxy()).stats().get(timeout=2.0)["reconnects"])
         except Exception as exc:
             logger.warning("health: no stats from %s: %s", name, exc)
     return out
+
+
+def venue_cancel_all(sup: Supervisor) -> ShutdownResult:
+    """Last resort when the OrderManager could not: cancel-all straight from the main thread
+    (a dry run has nothing at the venue: its paper orders end with the process)."""
+    if sup.dry_run:
+        return {"open_orders_after_shutdown": 0, "cancel_all": "none (dry run)"}
+    try:
+        client = sup.venue.private().client
+        client.cancel_all()
+        left = client.open_orders()
+        return {"open_orders_after_shutdown": len(left), "cancel_all": "supervisor"}
+    except Exception as exc:
+        logger.error("supervisor: venue cancel-all failed: %s", exc)
+        return {"open_orders_after_shutdown": -1, "cancel_all_error": str(exc)}

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from messages import DesiredQuotes
 from messages.errors import PolymmError
@@ -24,23 +24,42 @@ from trading.params import OrderParams, QuoteParams, RiskLimits
 from trading.quoting import build_desired
 from trading.state import StateModel
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from journal import Record
+
+D = TypeVar("D", bound="DataclassInstance")
+
+
+class StartRecord(TypedDict):
+    """The ``start`` record's value: each parameter section as ``dataclasses.asdict`` gives it
+    (plain JSON: replay rebuilds the sections with ``_build``), and the owner id."""
+
+    quoter: dict[str, object]
+    risk: dict[str, object]
+    order_manager: dict[str, object]
+    owner: str
+
 
 def params_record(quoter: QuoteParams, risk: RiskLimits, orders: OrderParams,
-                  owner: str) -> dict[str, Any]:
+                  owner: str) -> StartRecord:
     """The ``start`` record: every parameter a decision depends on (no secrets)."""
     return {"quoter": dataclasses.asdict(quoter), "risk": dataclasses.asdict(risk),
             "order_manager": dataclasses.asdict(orders), "owner": owner}
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    kwargs = {}
+def _build(cls: type[D], data: Mapping[str, object]) -> D:
+    """A ``cls`` from a recorded section; nested sections too, unknown keys ignored."""
+    kwargs: dict[str, object] = {}
     hints = {f.name: f for f in dataclasses.fields(cls)}
     for key, value in data.items():
         f = hints.get(key)
         if f is None:
             continue
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
-        if isinstance(value, dict) and dataclasses.is_dataclass(default):
+        if (isinstance(value, dict) and dataclasses.is_dataclass(default)
+                and not isinstance(default, type)):
             value = _build(type(default), value)
         kwargs[key] = value
     return cls(**kwargs)
@@ -56,7 +75,7 @@ class ReplayReport:
     divergence: str | None = None
     span_s: float = 0.0
     wall_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -77,7 +96,7 @@ class ReplayReport:
         return out
 
 
-def replay_records(records: Iterable[Any], *, t_from_ns: int | None = None,
+def replay_records(records: Iterable[Record], *, t_from_ns: int | None = None,
                    t_to_ns: int | None = None) -> ReplayReport:
     """Replay journal records (objects with ``kind``, ``ts`` and ``value``)."""
     t0 = time.perf_counter()
@@ -95,7 +114,7 @@ def replay_records(records: Iterable[Any], *, t_from_ns: int | None = None,
     def in_range(ts: int) -> bool:
         return (t_from_ns is None or ts >= t_from_ns) and (t_to_ns is None or ts <= t_to_ns)
 
-    wanted: dict[int, tuple[Any, DesiredQuotes]] = {}
+    wanted: dict[int, tuple[Record, DesiredQuotes]] = {}
     for r in recs:
         if r.kind == "quote" and in_range(r.ts_ns):
             wanted[r.value.seq] = (r, r.value)
@@ -135,8 +154,8 @@ def replay_records(records: Iterable[Any], *, t_from_ns: int | None = None,
     return rep
 
 
-def _check_orders(recs: list[Any], in_range: Any, op: OrderParams, limits: RiskLimits,
-                  rep: ReplayReport) -> None:
+def _check_orders(recs: list[Record], in_range: Callable[[int], bool], op: OrderParams,
+                  limits: RiskLimits, rep: ReplayReport) -> None:
     """Recompute every recorded OrderManager decision (diff and risk) from its inputs."""
     n = matched = 0
     for r in recs:
@@ -156,7 +175,7 @@ def _check_orders(recs: list[Any], in_range: Any, op: OrderParams, limits: RiskL
     rep.extra["order decisions (diff + risk) matched"] = f"{matched}/{n}"
 
 
-def _describe(seq: int, rec: Any, recorded: DesiredQuotes, mine: DesiredQuotes) -> str:
+def _describe(seq: int, rec: Record, recorded: DesiredQuotes, mine: DesiredQuotes) -> str:
     def fmt(d: DesiredQuotes) -> str:
         q = [(x.token_id[-6:], x.side.value, x.price_pips, x.size_micro) for x in d.quotes]
         g = [(x.condition_id[:10], x.gate.value) for x in d.decisions]

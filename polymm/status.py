@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from polymm.health import collect
+from polymm.health import StatusView, collect
+
+if TYPE_CHECKING:
+    from polymm.supervisor import Supervisor
 
 
-def status_line(sup: Any, view: dict[str, Any] | None = None) -> str:
+def status_line(sup: Supervisor, view: StatusView | None = None) -> str:
     """One line: markets, book tops, fair values, open orders, inventory, fills, feed lags."""
     view = view if view is not None else collect(sup)
     parts = [f"mode={view['mode']}"]

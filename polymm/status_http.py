@@ -16,16 +16,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 
+if TYPE_CHECKING:
+    from polymm.config_schema import Config
+
 logger = logging.getLogger(__name__)
 
-Provider = Callable[[], dict[str, Any]]
-Health = Callable[[], tuple[bool, dict[str, Any]]]
+# The documents are whatever the callables return, serialised as JSON (``polymm.health``'s
+# ``StatusView`` and ``HealthDetail`` in a run, anything in a test).
+Provider = Callable[[], Mapping[str, object]]
+Health = Callable[[], tuple[bool, Mapping[str, object]]]
 
 _JSON_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_INDENT_2
 
@@ -84,9 +89,9 @@ class StatusServer:
 
     # -- called on request threads ---------------------------------------------------------------
 
-    def healthz(self) -> tuple[int, dict[str, Any]]:
-        doc: dict[str, Any] = {"ok": True,
-                               "uptime_s": round(time.monotonic() - self._started_s, 3)}
+    def healthz(self) -> tuple[int, dict[str, object]]:
+        doc: dict[str, object] = {"ok": True,
+                                  "uptime_s": round(time.monotonic() - self._started_s, 3)}
         if self._health is not None:
             try:
                 ok, detail = self._health()
@@ -96,7 +101,7 @@ class StatusServer:
             doc["ok"] = bool(ok)
         return (200 if doc["ok"] else 503), doc
 
-    def status(self) -> tuple[int, dict[str, Any]]:
+    def status(self) -> tuple[int, Mapping[str, object]]:
         try:
             doc = self._provider()
         except Exception as exc:
@@ -119,6 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        doc: Mapping[str, object]
         if path == "/healthz":
             code, doc = self.status_server.healthz()
         elif path == "/status":
@@ -127,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
             code, doc = 404, {"error": f"no such page: {path}", "pages": ["/healthz", "/status"]}
         self._send_json(code, doc)
 
-    def _send_json(self, code: int, doc: dict[str, Any]) -> None:
+    def _send_json(self, code: int, doc: Mapping[str, object]) -> None:
         try:
             body = orjson.dumps(doc, default=str, option=_JSON_OPTS) + b"\n"
         except (TypeError, orjson.JSONEncodeError) as exc:
@@ -139,12 +145,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         # Per request: DEBUG, not the handler's default stderr line.
         logger.debug("status page: %s - %s", self.address_string(), format % args)
 
 
-def build_status_server(cfg: Any, provider: Provider,
+def build_status_server(cfg: Config, provider: Provider,
                         health: Health | None = None) -> StatusServer | None:
     """A started server for config section ``status``, or None when it is disabled."""
     s = cfg.status

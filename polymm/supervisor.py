@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import pykka
 
@@ -29,17 +29,31 @@ from messages import (
     SlotReady,
     TimerTick,
 )
-from messages.errors import PolymmError, VenueError
-from polymm.health import collect, emit_gauges, healthy, pnl_report, reconnect_counts
+from messages.errors import PolymmError
+from polymm.health import (
+    ShutdownResult,
+    collect,
+    emit_gauges,
+    healthy,
+    pnl_report,
+    reconnect_counts,
+    venue_cancel_all,
+)
 from polymm.io_actors import start_io_actor
-from polymm.wiring import Venue, build_venue, paper_gateway
+from polymm.wiring import Venue, build_venue, paper_gateway, startup_trades
 from runtime.process import apply_runtime, freeze_startup_objects
 from runtime.roles import CurrentRef
 from runtime.slot import LatestSlot
 from runtime.ticker import Ticker, next_deadline
 from venue.redact import SELF
-from venue.trades import our_trades
 
+if TYPE_CHECKING:
+    from polymm.config_schema import Config
+    from polymm.health import DiscoveryProxy, EventLogProxy, OrderManagerProxy
+    from polymm.status_http import StatusServer
+    from runtime.sinks import EventSink, MetricSink
+
+A = TypeVar("A", bound=pykka.Actor)
 logger = logging.getLogger(__name__)
 
 ASK_TIMEOUT_S = 10.0
@@ -54,12 +68,14 @@ class Actors:
     """Refs of the running actors, in start order (main thread), and each role's
     ``CurrentRef``, which producers on other threads tell through."""
 
-    refs: dict[str, pykka.ActorRef[Any]] = field(default_factory=dict)
+    refs: dict[str, pykka.ActorRef[pykka.Actor]] = field(default_factory=dict)
     roles: dict[str, CurrentRef] = field(default_factory=lambda: {
         name: CurrentRef(name) for name in ROLES})
 
-    def add(self, name: str, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
-        self.refs[name] = ref
+    def add(self, name: str, ref: pykka.ActorRef[A]) -> pykka.ActorRef[A]:
+        # ``ActorRef`` is invariant only through its writable ``actor_class``, which nothing
+        # here writes: every role's ref is kept as a ref to the base class.
+        self.refs[name] = cast("pykka.ActorRef[pykka.Actor]", ref)
         self.roles[name].set(ref)
         return ref
 
@@ -73,7 +89,8 @@ class Supervisor:
     through (never through this object).
     """
 
-    def __init__(self, config: Any, venue: Venue | None = None, *, metrics: Any = None,
+    def __init__(self, config: Config, venue: Venue | None = None, *,
+                 metrics: MetricSink | None = None,
                  status_interval_s: float | None = None) -> None:
         self.config = config
         self.venue = venue or build_venue(config)
@@ -85,15 +102,15 @@ class Supervisor:
         self.actors = Actors()
         self.quote_slot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
         self.desired_slot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
-        self.event_log: Any = None
+        self.event_log: EventLogProxy | None = None
         self._tickers: list[Ticker] = []
         self._status_interval_s = (status_interval_s if status_interval_s is not None
                                    else config.logging.status_interval_s)
         self.crashed: list[str] = []
         self.restarts: dict[str, int] = {}
-        self.shutdown_result: dict[str, Any] = {}
-        self._event_log_stats: dict[str, Any] = {}
-        self.status_server: Any = None
+        self.shutdown_result: ShutdownResult = {}
+        self._event_log_stats: dict[str, int] = {}
+        self.status_server: StatusServer | None = None
         self.fills_at_start = 0
         # A dry run never opens the user channel (its fills come from the paper exchange).
         self.dry_run = config.mode == "dry_run"
@@ -113,25 +130,24 @@ class Supervisor:
         cfg = self.config
         apply_runtime(cfg.runtime)
         v = self.venue
+        log_sink: EventSink | None = None
         if cfg.event_log.enabled:
             from polymm.replay import params_record
 
             # The start record is on disk (fsync'd) before any actor runs: a run killed in its
             # first moments still leaves its parameters for replay and a post-mortem.
-            self.event_log = EventLog.start(
+            self.event_log = event_log = cast("EventLogProxy", EventLog.start(
                 cfg.event_log, metrics=self.metrics,
-                start_record=params_record(cfg.quoter, cfg.risk, cfg.order_manager, SELF)).proxy()
+                start_record=params_record(cfg.quoter, cfg.risk, cfg.order_manager, SELF)).proxy())
             try:
-                self.event_log.ping().get(timeout=ASK_TIMEOUT_S)
+                event_log.ping().get(timeout=ASK_TIMEOUT_S)
             except (pykka.ActorDeadError, pykka.Timeout):
                 raise PolymmError("the event log failed to start (its error is logged above)") \
                     from None
             log_sink = self.event_log_sink()
-        else:
-            log_sink = None
         # Positions before quoting: our trades from REST, read before any actor shares the
         # (not thread-safe) REST client, told to the State and the OrderManager first.
-        trades = self._startup_trades()
+        trades = startup_trades(self.venue, cfg.mode)
         roles = self.actors.roles
         market_feed, user_feed = roles["market_feed"], roles["user_feed"]
         model = StateModel(owner=SELF, vol_halflife_s=cfg.quoter.vol_halflife_s,
@@ -150,8 +166,9 @@ class Supervisor:
             out_slot=self.desired_slot, event_log=log_sink, metrics=self.metrics))
         self.quote_slot.bind(self._waker("quoter"))
         self._ping("quoter")
-        venue_side: dict[str, Any] = {"gateway": paper_gateway(cfg)} if self.dry_run else {
-            "signer": v.signer, "client": v.client, "api_key": v.creds.api_key,
+        p = None if self.dry_run else v.private()
+        venue_side: dict[str, object] = {"gateway": paper_gateway(cfg)} if p is None else {
+            "signer": p.signer, "client": p.client, "api_key": p.creds.api_key,
             "maker": v.maker, "signature_type": cfg.venue.signature_type}
         om = self.actors.add("order_manager", OrderManager.start(
             params=cfg.order_manager, limits=cfg.risk, owner=SELF, **venue_side,
@@ -164,7 +181,8 @@ class Supervisor:
             om.tell(ev)
         # Fills that were already ours before this run (read back above): the run summary
         # reports this run's fills only. The ask queues behind the tells, so it sees them all.
-        self.fills_at_start = int(om.proxy().stats().get(timeout=ASK_TIMEOUT_S)["fills"])
+        om_stats = cast("OrderManagerProxy", om.proxy()).stats().get(timeout=ASK_TIMEOUT_S)
+        self.fills_at_start = int(om_stats["fills"])
         for name in self.io_roles:
             self._start_io(name)
         if self.dry_run:  # our orders' events come from the paper exchange, always there
@@ -181,25 +199,7 @@ class Supervisor:
         if cfg.runtime.gc_freeze:
             freeze_startup_objects()
 
-    def _startup_trades(self) -> list[Any]:
-        """Our trades at the venue, to rebuild positions after a restart (or a crash).
-
-        Live, quoting without knowing our positions is refused; on paper it is only logged. A
-        dry run starts flat (the paper exchange is new) and makes no private request.
-        """
-        if self.dry_run:
-            return []
-        try:
-            return our_trades(self.venue.client, self.venue.creds.api_key)
-        except VenueError as exc:
-            if self.config.mode == "live":
-                raise PolymmError(f"cannot read our trades from the venue ({exc}); not "
-                                  "quoting without knowing our positions") from None
-            logger.error("supervisor: reading our trades failed (%s); positions start at "
-                         "zero", exc)
-            return []
-
-    def _tell(self, name: str, msg: Any) -> None:
+    def _tell(self, name: str, msg: object) -> None:
         """Tell the *current* actor of ``name`` (see ``CurrentRef``)."""
         self.actors.roles[name].tell(msg)
 
@@ -207,15 +207,18 @@ class Supervisor:
         """A slot's wake-up for the consumer ``name``, run on the producer's thread."""
         return functools.partial(self.actors.roles[name].tell, SlotReady())
 
-    def event_log_sink(self) -> Any:
-        """The non-blocking append handle other actors use (never a proxy call per event)."""
+    def event_log_sink(self) -> EventSink | None:
+        """The non-blocking append handle other actors use (never a proxy call per event);
+        None without an event log."""
+        if self.event_log is None:
+            return None
         return self.event_log.sink().get(timeout=ASK_TIMEOUT_S)
 
     def _tick_state(self) -> None:
         self._tell("state", TimerTick(name="state", ts_recv_ns=time.time_ns()))
 
     def _start_io(self, name: str) -> None:
-        self.actors.add(name, start_io_actor(self, name))
+        start_io_actor(self, name)
         self._ping(name)
 
     def _ping(self, name: str) -> None:
@@ -296,7 +299,7 @@ class Supervisor:
         if name == "discovery" or disc is None or not disc.is_alive():
             return
         try:
-            markets = disc.proxy().markets().get(timeout=ASK_TIMEOUT_S)
+            markets = cast("DiscoveryProxy", disc.proxy()).markets().get(timeout=ASK_TIMEOUT_S)
         except Exception as exc:
             logger.warning("supervisor: no market set for restarted %s: %s", name, exc)
             return
@@ -333,7 +336,7 @@ class Supervisor:
 
     # -- stop --------------------------------------------------------------------------------------
 
-    def shutdown(self) -> dict[str, Any]:
+    def shutdown(self) -> ShutdownResult:
         """Stop in reverse order: inputs first, then cancel-all and verify, then the rest."""
         self.shutting_down.set()
         for t in self._tickers:
@@ -341,19 +344,22 @@ class Supervisor:
         if self.status_server is not None:
             self.status_server.stop()
         refs = self.actors.refs
-        result: dict[str, Any] = {"reconnects": reconnect_counts(self)}
+        result: ShutdownResult = {"reconnects": reconnect_counts(self)}
         for name in ("discovery", "price_feed", "market_feed"):
             self._stop(name)
         om = refs.get("order_manager")
         from actors.order_manager import SHUTDOWN_ASK_TIMEOUT_S
         if om is not None and om.is_alive():
             try:
-                result.update(om.proxy().shutdown().get(timeout=SHUTDOWN_ASK_TIMEOUT_S))
+                done = cast("OrderManagerProxy", om.proxy()).shutdown().get(
+                    timeout=SHUTDOWN_ASK_TIMEOUT_S)
+                result["open_orders_after_shutdown"] = done["open_orders_after_shutdown"]
+                result["stats"] = done["stats"]
             except Exception as exc:
                 logger.error("supervisor: order manager shutdown failed: %s", exc)
                 result["error"] = str(exc)
         if om is None or not om.is_alive() or "error" in result:
-            result.update(self._venue_cancel_all())
+            result.update(venue_cancel_all(self))
         result["pnl"] = pnl_report(self)
         self.shutdown_result = result
         for name in ("user_feed", "order_manager", "quoter", "state"):
@@ -374,19 +380,6 @@ class Supervisor:
         if self.config.runtime.gc_freeze:
             gc.unfreeze()  # the run's objects are collectable again (in-process runs, tests)
         return result
-
-    def _venue_cancel_all(self) -> dict[str, Any]:
-        """Last resort when the OrderManager could not: cancel-all straight from here (a dry
-        run has nothing at the venue: its paper orders end with the process)."""
-        if self.dry_run:
-            return {"open_orders_after_shutdown": 0, "cancel_all": "none (dry run)"}
-        try:
-            self.venue.client.cancel_all()
-            left = self.venue.client.open_orders()
-            return {"open_orders_after_shutdown": len(left), "cancel_all": "supervisor"}
-        except Exception as exc:
-            logger.error("supervisor: venue cancel-all failed: %s", exc)
-            return {"open_orders_after_shutdown": -1, "cancel_all_error": str(exc)}
 
     def _stop(self, name: str) -> None:
         ref = self.actors.refs.get(name)

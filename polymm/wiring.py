@@ -11,9 +11,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
 
-from messages.errors import ConfigError
+from messages.errors import ConfigError, PolymmError, VenueError
+
+if TYPE_CHECKING:
+    from messages import TradeEvent
+    from polymm.config_schema import Config, VenueConfig
+    from trading.paper_gateway import PaperGateway
+    from venue.auth import ApiCreds
+    from venue.gamma import GammaClient
+    from venue.orders import OrderSigner
+    from venue.rest import ClobClient
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +44,8 @@ def sim_urls(base_url: str) -> Urls:
                 user_ws=f"{ws}/ws/user", polybolt=f"{ws}/ws/prices", rtds=f"{ws}/rtds")
 
 
-def config_urls(venue_cfg: Any, sim_base_url: str | None, *, stand_in: bool = False) -> Urls:
+def config_urls(venue_cfg: VenueConfig, sim_base_url: str | None, *,
+                stand_in: bool = False) -> Urls:
     """Resolve the ``venue`` section's URLs; the literal ``sim`` means the simulated venue.
     ``stand_in`` (a dry run given a simulated venue): every URL goes to it."""
     sim = sim_urls(sim_base_url) if sim_base_url else None
@@ -55,16 +65,39 @@ def config_urls(venue_cfg: Any, sim_base_url: str | None, *, stand_in: bool = Fa
     return Urls(**out)
 
 
+class PrivateSide(NamedTuple):
+    """What signs and authenticates: the venue side of a run that is not a dry run."""
+
+    signer: OrderSigner
+    client: ClobClient
+    creds: ApiCreds
+
+
 @dataclass
 class Venue:
-    """Everything that talks to the venue, built once per run on the main thread."""
+    """Everything that talks to the venue, built once per run on the main thread.
+
+    A dry run has no ``signer``, ``client`` or ``creds`` (None): public data only.
+    """
 
     urls: Urls
-    signer: Any
-    client: Any
-    gamma: Any
-    creds: Any
+    signer: OrderSigner | None
+    client: ClobClient | None
+    gamma: GammaClient
+    creds: ApiCreds | None
     maker: str
+
+    def private(self) -> PrivateSide:
+        """The signer, REST client and API credentials, for code that runs only outside a
+        dry run.
+
+        Raises:
+            PolymmError: this is a dry run's venue, which holds none of them.
+        """
+        if self.signer is None or self.client is None or self.creds is None:
+            raise PolymmError("a dry run has no signer, REST client or API credentials "
+                              "(public data only)")
+        return PrivateSide(self.signer, self.client, self.creds)
 
     @property
     def market_ws_url(self) -> str:
@@ -83,14 +116,15 @@ class Venue:
         return self.urls.rtds
 
 
-def _secret(value: Any) -> str | None:
+def _secret(value: object) -> str | None:
+    """A ``Secret``'s text (or a plain string's), None for None."""
     if value is None:
         return None
     raw = getattr(value, "reveal", None)
     return str(raw() if callable(raw) else value)
 
 
-def build_venue(config: Any, sim_base_url: str | None = None) -> Venue:
+def build_venue(config: Config, sim_base_url: str | None = None) -> Venue:
     """Signer, credentials (from config or created with L1 auth) and clients for this run."""
     from venue.auth import ApiCreds
     from venue.gamma import GammaClient
@@ -106,7 +140,7 @@ def build_venue(config: Any, sim_base_url: str | None = None) -> Venue:
                      gamma=GammaClient(urls.gamma, timeout_s=max(2.0, vc.http_timeout_s)),
                      creds=None, maker="")
     key = _secret(vc.private_key)
-    if key is None and getattr(vc, "keystore_path", None):
+    if key is None and vc.keystore_path:
         key = read_keystore(vc.keystore_path, _secret(vc.keystore_password))
     if key is None:
         if config.mode == "live":
@@ -168,7 +202,7 @@ def read_keystore(path: str, password: str | None) -> str:
     return "0x" + bytes(raw).hex()
 
 
-def _l1_creds(client: Any, key: str) -> Any:
+def _l1_creds(client: ClobClient, key: str) -> ApiCreds:
     """Derive existing API credentials, or create them (L1 auth), retrying briefly."""
     last: Exception | None = None
     for attempt in range(3):
@@ -181,7 +215,32 @@ def _l1_creds(client: Any, key: str) -> Any:
     raise ConfigError([f"venue.api_key: could not derive or create API credentials: {last}"])
 
 
-def paper_gateway(cfg: Any) -> Any:
+def startup_trades(venue: Venue, mode: str) -> list[TradeEvent]:
+    """Our trades at the venue, to rebuild positions after a restart (or a crash).
+
+    Live, quoting without knowing our positions is refused; on paper it is only logged. A dry
+    run starts flat (the paper exchange is new) and makes no private request.
+
+    Raises:
+        PolymmError: live, and the venue did not answer.
+    """
+    if mode == "dry_run":
+        return []
+    from venue.trades import our_trades
+
+    _, client, creds = venue.private()
+    try:
+        return our_trades(client, creds.api_key)
+    except VenueError as exc:
+        if mode == "live":
+            raise PolymmError(f"cannot read our trades from the venue ({exc}); not "
+                              "quoting without knowing our positions") from None
+        logger.error("supervisor: reading our trades failed (%s); positions start at "
+                     "zero", exc)
+        return []
+
+
+def paper_gateway(cfg: Config) -> PaperGateway:
     """The dry run's venue: a paper exchange (``trading.paper_exchange``) behind the gateway
     seam, with the configured latency; it fills from the market channel."""
     from trading.paper_exchange import PaperExchange

@@ -1,5 +1,7 @@
 """Admin routes under ``/_sim``: state, fault profiles, and deterministic taker fills, tick
-changes and reference-price steps for tests and benchmarks. Owned by the simulator's event loop.
+changes and reference-price steps for tests and benchmarks; accounts on the simulated chain,
+the venue's clock and the geoblock answer, for pre-flight tests. Owned by the simulator's
+event loop.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import orjson
 from aiohttp import web
 
 from messages.errors import ConfigError
+from sim.account import Access
 from sim.auth import refuse
 from sim.book import BUY, SELL
+from sim.chain_state import ChainLedger
 from sim.exchange import Exchange
 from sim.faults import Faults, load_profile, parse_profile
 from sim.hub import CHANNELS, Hub
@@ -28,8 +32,14 @@ from venue.wire_prices import asset_of
 class Admin:
     def __init__(self, *, exchange: Exchange, hub: Hub, stats: Stats, faults: Faults,
                  clock: Callable[[], float], rng: random.Random,
-                 prices: PricePublisher | None = None) -> None:
+                 prices: PricePublisher | None = None, ledger: ChainLedger | None = None,
+                 access: Access | None = None,
+                 set_clock_skew: Callable[[float], None] | None = None) -> None:
         self.ex = exchange
+        self.ledger = ledger
+        self.access = access
+        self.set_clock_skew = set_clock_skew
+        self.chain_url = ""
         self.price_pub = prices
         self.hub = hub
         self.stats = stats
@@ -43,7 +53,9 @@ class Admin:
         body: dict[str, Any] = {
             "time": self.clock(), "open_orders": open_orders, **self.stats.as_json(),
             "sockets": self.hub.counts(), "sockets_subscribed": self.hub.subscribed_counts(),
-            "fault_profile": self.faults.profile.name,
+            "fault_profile": self.faults.profile.name, "chain_url": self.chain_url,
+            "chain": {"txs": self.ledger.txs, "block": self.ledger.block,
+                      "settled_trades": self.ledger.settled_trades} if self.ledger else {},
             "markets": [{"slug": m.slug, "condition_id": m.condition_id,
                          "token_ids": list(m.token_ids), "tick": m.tick_pips / PIPS,
                          "accepting": m.accepting, "closed": m.closed,
@@ -168,6 +180,79 @@ class Admin:
                 for o in self.ex.orders.values() if owner is None or o.owner == owner]
         return web.json_response(rows, dumps=lambda o: orjson.dumps(o).decode())
 
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        try:
+            req = orjson.loads(await request.read())
+        except orjson.JSONDecodeError as exc:
+            raise refuse(400, "body: a JSON object") from exc
+        if not isinstance(req, dict):
+            raise refuse(400, "body: a JSON object")
+        return req
+
+    async def account(self, request: web.Request) -> web.Response:
+        """``{"address", "funded"?, "approved"?, "pusd"?: "12.5", "pol"?: "0.01",
+        "contract"?, "closed_only"?, "eoa_allowed"?}``: change one account on the simulated
+        chain (``funded``/``approved`` false: no pUSD and POL / no approvals); GET
+        ``?address=`` reads it."""
+        if self.ledger is None:
+            raise refuse(500, "no chain on this venue")
+        req: dict[str, Any] = (dict(request.query) if request.method == "GET"
+                               else await self._body(request))
+        address = str(req.get("address", ""))
+        if not (address.startswith("0x") and len(address) == 42):
+            raise refuse(400, "address: 0x + 40 hex required")
+        flags: dict[str, bool] = {}
+        for k in ("funded", "approved", "contract", "closed_only", "eoa_allowed"):
+            if k in req:
+                if not isinstance(req[k], bool):
+                    raise refuse(400, f"{k}: expected true or false")
+                flags[k] = req[k]
+        try:
+            pusd = parse_decimal_micro(str(req["pusd"])) if "pusd" in req else None
+            pol = parse_decimal_micro(str(req["pol"]), 10**18) if "pol" in req else None
+        except (ValueError, WireError) as exc:
+            raise refuse(400, f"pusd, pol: decimal amounts: {exc}") from exc
+        if min(pusd or 0, pol or 0) < 0:
+            raise refuse(400, "pusd, pol: expected >= 0")
+        if request.method != "GET":
+            self.ledger.configure(address, pusd=pusd, pol_wei=pol, **flags)
+        return web.json_response(self.ledger.snapshot(address),
+                                 dumps=lambda o: orjson.dumps(o).decode())
+
+    async def skew_clock(self, request: web.Request) -> web.Response:
+        """``{"skew_s": 120}``: the venue's ``GET /time`` runs that far ahead (or behind)."""
+        req = await self._body(request)
+        skew = req.get("skew_s")
+        if self.set_clock_skew is None or not isinstance(skew, int | float) \
+                or isinstance(skew, bool):
+            raise refuse(400, "skew_s: a number of seconds")
+        self.set_clock_skew(float(skew))
+        return web.json_response({"skew_s": float(skew)})
+
+    async def geoblock(self, request: web.Request) -> web.Response:
+        """``{"blocked": true, "country": "US", "region": "NY"}``: what ``/api/geoblock``
+        answers."""
+        req = await self._body(request)
+        if self.access is None or not isinstance(req.get("blocked"), bool):
+            raise refuse(400, "blocked: a boolean")
+        self.access.blocked = req["blocked"]
+        self.access.country = str(req.get("country", self.access.country))
+        self.access.region = str(req.get("region", self.access.region))
+        return web.json_response({"blocked": self.access.blocked,
+                                  "country": self.access.country})
+
+    async def resolve(self, request: web.Request) -> web.Response:
+        """``{"condition_id", "winner": 0 | 1}``: close and resolve a market now (its orders
+        canceled, its condition resolved on the chain), ahead of its window's end."""
+        req = await self._body(request)
+        m = self.ex.markets.get(str(req.get("condition_id")))
+        if m is None:
+            raise refuse(404, "market not found")
+        if req.get("winner") not in (0, 1) or m.closed:
+            raise refuse(400, "winner: 0 (Up) or 1 (Down), of a market still open")
+        self.ex.close_market(m, int(req["winner"]), self.clock())
+        return web.json_response({"condition_id": m.condition_id, "winner": m.winner})
+
     def change_random_tick(self) -> None:
         """The tick fault: flip an accepting market between 0.01 and 0.001."""
         live = sorted((m for m in self.ex.markets.values() if m.accepting and not m.closed),
@@ -183,4 +268,7 @@ class Admin:
                 web.post("/_sim/take", self.take), web.post("/_sim/tick", self.tick),
                 web.post("/_sim/price", self.price),
                 web.post("/_sim/drop", self.drop), web.post("/_sim/freeze", self.freeze),
-                web.get("/_sim/orders", self.orders)]
+                web.get("/_sim/orders", self.orders),
+                web.post("/_sim/account", self.account), web.get("/_sim/account", self.account),
+                web.post("/_sim/clock", self.skew_clock), web.post("/_sim/geoblock", self.geoblock),
+                web.post("/_sim/resolve", self.resolve)]

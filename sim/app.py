@@ -1,7 +1,8 @@
 """The simulated venue's process: wiring, routes on one port, timers, start and stop.
 
 One asyncio loop on 127.0.0.1 serves Gamma, CLOB REST, the market/user/price websockets and
-the admin routes. Timers: reference prices (100 ms / 1 s), window calendar (250 ms), noise
+the admin routes on one port, and the simulated chain's Polygon JSON-RPC (``sim.chain``) on a
+second one. Timers: reference prices (100 ms / 1 s), window calendar (250 ms), noise
 traders (Poisson), heartbeat expiry, socket faults (100 ms), tick faults and the load knob.
 A late timer skips the ticks it missed; it never bursts. Two middlewares see every request:
 the private-request counter (outermost), then the fault injector.
@@ -22,8 +23,11 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from sim.account import Access, AccountRoutes
 from sim.admin import Admin
 from sim.auth import Keys
+from sim.chain import ChainRpc
+from sim.chain_state import ChainLedger
 from sim.clob import Clob
 from sim.exchange import Exchange, Lifecycle
 from sim.faults import FaultProfile, Faults, load_profile
@@ -45,6 +49,7 @@ logger = logging.getLogger(__name__)
 class SimConfig:
     host: str = "127.0.0.1"
     port: int = 0
+    chain_port: int = 0
     window_seconds: int = 900
     assets: tuple[str, ...] = ("btc", "eth")
     seed: int = 1
@@ -138,12 +143,14 @@ class Sim:
         self.stats = Stats()
         self.hub = Hub(self.stats)
         self.publisher = MarketPublisher(self.hub)
+        self.ledger = ChainLedger()
+        self.access = Access()
         self.exchange = Exchange(
             stats=self.stats, publisher=self.publisher, user=UserRouter(self.hub),
             schedule=loop.call_later,
             lifecycle=Lifecycle(mined_s=cfg.mined_delay_s, confirmed_s=cfg.confirmed_delay_s,
                                 fail_rate=cfg.trade_fail_rate),
-            rng=random.Random(rng.getrandbits(64)))
+            rng=random.Random(rng.getrandbits(64)), ledger=self.ledger)
         self.prices = RefPrices(list(cfg.assets), cfg.vol, random.Random(rng.getrandbits(64)),
                                 time.time())
         self.price_pub = PricePublisher(self.hub, self.prices)
@@ -158,7 +165,9 @@ class Sim:
         self.faults.hub = self.hub
         self.admin = Admin(exchange=self.exchange, hub=self.hub, stats=self.stats,
                            faults=self.faults, clock=time.time,
-                           rng=random.Random(rng.getrandbits(64)), prices=self.price_pub)
+                           rng=random.Random(rng.getrandbits(64)), prices=self.price_pub,
+                           ledger=self.ledger, access=self.access,
+                           set_clock_skew=lambda s: setattr(self.clob, "time_skew_s", s))
         self.load = LoadGenerator(self.exchange, random.Random(rng.getrandbits(64)))
         self.tasks: list[asyncio.Task[None]] = []
         self._last_tick_fault = time.time()
@@ -167,6 +176,7 @@ class Sim:
         app = web.Application(middlewares=[count_private(self.stats), self.faults.middleware],
                               client_max_size=4 * 1024 * 1024)
         app.add_routes(self.clob.routes() + self.keys.routes() + self.admin.routes()
+                       + AccountRoutes(self.keys, self.ledger, self.access).routes()
                        + Gamma(self.exchange, self.cfg.seed, time.time).routes())
         hub, pub, ex, keys = self.hub, self.publisher, self.exchange, self.keys
 
@@ -260,7 +270,8 @@ def _stop_at_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> 
 
 
 async def serve(cfg: SimConfig) -> int:
-    """Run until SIGTERM/SIGINT; prints ``SIM READY http://host:port`` once listening."""
+    """Run until SIGTERM/SIGINT; prints ``SIM READY http://host:port http://host:chainport``
+    (the venue, then its chain's JSON-RPC) once both listen."""
     profile = load_profile(cfg.faults)
     sim = Sim(cfg, profile)
     runner = web.AppRunner(sim.app(), handle_signals=False, shutdown_timeout=2.0)
@@ -268,6 +279,12 @@ async def serve(cfg: SimConfig) -> int:
     site = web.TCPSite(runner, cfg.host, cfg.port, reuse_address=True)
     await site.start()
     port = runner.addresses[0][1]
+    chain_runner = web.AppRunner(ChainRpc(sim.ledger).app(), handle_signals=False,
+                                 shutdown_timeout=2.0)
+    await chain_runner.setup()
+    await web.TCPSite(chain_runner, cfg.host, cfg.chain_port, reuse_address=True).start()
+    chain_url = f"http://{cfg.host}:{chain_runner.addresses[0][1]}"
+    sim.admin.chain_url = chain_url
     sim.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -277,10 +294,11 @@ async def serve(cfg: SimConfig) -> int:
         _stop_at_stdin_eof(loop, stop)
     logger.info("simulated venue on %s:%d (assets %s, window %ds, faults %s)", cfg.host, port,
                 ",".join(cfg.assets), cfg.window_seconds, profile.name)
-    sys.stdout.write(f"SIM READY http://{cfg.host}:{port}\n")
+    sys.stdout.write(f"SIM READY http://{cfg.host}:{port} {chain_url}\n")
     sys.stdout.flush()
     await stop.wait()
     logger.info("simulated venue stopping")
     await sim.stop()
+    await chain_runner.cleanup()
     await runner.cleanup()
     return 0

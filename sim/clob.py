@@ -66,6 +66,9 @@ class Clob:
         self.clock = clock
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.heartbeats: dict[str, Heartbeat] = {}
+        self.time_skew_s = 0.0
+        """Added to the time ``GET /time`` answers (``POST /_sim/clock``): a venue clock that
+        is off the machine's, for the bot's clock check."""
 
     async def _auth(self, request: web.Request) -> tuple[ApiCreds, str]:
         body = await request.text()
@@ -244,7 +247,8 @@ class Clob:
         return web.json_response({"neg_risk": m.neg_risk})
 
     async def time(self, request: web.Request) -> web.Response:
-        return web.Response(text=str(int(self.clock())), content_type="application/json")
+        return web.Response(text=str(int(self.clock() + self.time_skew_s)),
+                            content_type="application/json")
 
     async def ok(self, request: web.Request) -> web.Response:
         return web.json_response("OK")

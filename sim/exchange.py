@@ -3,7 +3,10 @@
 Every public method takes ``now`` (Unix seconds, float) from its caller. Matching happens in
 the canonical Up book (``sim.book``); events go out through the market publisher and the user
 channel (``UserOut``). Trades move MATCHED → MINED → CONFIRMED (or RETRYING → FAILED) on timers
-scheduled through ``schedule``. Everything is owned by the simulator's event loop.
+scheduled through ``schedule``. With a ``Ledger`` (the simulated chain, ``sim.chain_state``),
+orders need the balance and allowance to pay for them, a mined trade moves the accounts'
+tokens and pUSD, and a closed market's condition resolves. Everything is owned by the
+simulator's event loop.
 """
 
 from __future__ import annotations
@@ -33,6 +36,21 @@ class UserOut(Protocol):
     def send(self, api_key: str, condition_id: str, event: dict[str, object]) -> None: ...
 
 
+class Ledger(Protocol):
+    """The chain behind the venue (``sim.chain_state.ChainLedger``)."""
+
+    def register(self, condition_id: str, token_ids: tuple[str, str], version: str,
+                 neg_risk: bool) -> None: ...
+
+    def resolve(self, condition_id: str, winner: int) -> None: ...
+
+    def order_refusal(self, *, address: str, signature_type: int, token_id: str, side: str,
+                      usd_micro: int, shares_micro: int, reserved_usd_micro: int,
+                      reserved_shares_micro: int) -> str | None: ...
+
+    def settle(self, trade: Trade) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Lifecycle:
     """Trade settlement timing: seconds to MINED and on to CONFIRMED, and the FAILED rate."""
@@ -56,8 +74,9 @@ class Exchange:
 
     def __init__(self, *, stats: Stats, publisher: MarketPublisher, user: UserOut,
                  schedule: Callable[[float, Callable[[], None]], object],
-                 lifecycle: Lifecycle, rng: random.Random) -> None:
+                 lifecycle: Lifecycle, rng: random.Random, ledger: Ledger | None = None) -> None:
         self.stats = stats
+        self.ledger = ledger
         self.pub = publisher
         self.user = user
         self.schedule = schedule
@@ -77,6 +96,8 @@ class Exchange:
         self.by_slug[m.slug] = m
         for t in m.token_ids:
             self.by_token[t] = m
+        if self.ledger is not None:
+            self.ledger.register(m.condition_id, m.token_ids, m.version, m.neg_risk)
 
     def forget_market(self, m: MarketState) -> None:
         self.markets.pop(m.condition_id, None)
@@ -96,6 +117,8 @@ class Exchange:
         m.accepting = False
         m.closed = True
         m.winner = winner
+        if self.ledger is not None:
+            self.ledger.resolve(m.condition_id, winner)
         now_ms = int(now * 1000)
         changes = []
         for order_id in list(m.book.orders):
@@ -162,6 +185,14 @@ class Exchange:
         if order_type == "FAK" and not m.book.crosses(up_side, up_price):
             raise OrderError("no orders found to match with FAK order. FAK orders are partially "
                              "filled or killed if no match is found.", "fak")
+        if self.ledger is not None:
+            maker = str(order["maker"]).lower()
+            refusal = self.ledger.order_refusal(
+                address=maker, signature_type=int(str(order.get("signatureType", 0))),
+                token_id=m.token_ids[idx], side=side, usd_micro=usd, shares_micro=shares,
+                **self._reserved(api_key, maker, m.token_ids[idx]))
+            if refusal is not None:
+                raise OrderError(refusal, "balance")
         o = Order(id=order_id, owner=api_key, maker_address=str(order["maker"]).lower(),
                   condition_id=m.condition_id, token_id=m.token_ids[idx], token_index=idx,
                   side=side, price_pips=price, original_micro=shares, order_type=order_type,
@@ -194,6 +225,19 @@ class Exchange:
                 "makingAmount": micro_str(making) if filled else "",
                 "takingAmount": micro_str(taking) if filled else "",
                 "transactionsHashes": [], "tradeIDs": [trade.id] if trade else []}
+
+    def _reserved(self, api_key: str, maker: str, token_id: str) -> dict[str, int]:
+        """What the open orders of ``maker`` already hold: pUSD for BUYs, ``token_id`` for
+        SELLs (the venue counts open orders against the balance)."""
+        usd = shares = 0
+        for o in self.open_by_key.get(api_key, {}).values():
+            if o.maker_address != maker:
+                continue
+            if o.side == BUY:
+                usd += o.remaining_micro * o.price_pips // PIPS
+            elif o.token_id == token_id:
+                shares += o.remaining_micro
+        return {"reserved_usd_micro": usd, "reserved_shares_micro": shares}
 
     def cancel(self, api_key: str, order_ids: list[str], now: float) -> dict[str, object]:
         """``DELETE /order(s)``: cancel what is open; duplicates ignored."""
@@ -307,6 +351,8 @@ class Exchange:
 
     def _advance(self, trade: Trade, status: str) -> None:
         trade.status = status
+        if status == "MINED" and self.ledger is not None:
+            self.ledger.settle(trade)
         trade.last_update_s = int(time.time())
         self._publish_trade(trade)
 

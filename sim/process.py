@@ -2,7 +2,8 @@
 
 Used by tests, ``bin/polymm run`` and benchmarks. The child runs
 ``[sys.executable, <repo>/bin/polymm, "sim", "--port", "0", *args]``; its one stdout line
-``SIM READY http://127.0.0.1:<port>`` says where it listens. The child runs in its own session
+``SIM READY http://127.0.0.1:<port> http://127.0.0.1:<chain port>`` says where it listens (the
+venue, and its chain's Polygon JSON-RPC). The child runs in its own session
 (out of reach of a terminal's Ctrl-C) and stops when its stdin pipe closes, so it dies with its
 parent. Stopping sends SIGTERM, waits, and kills it after a timeout, so no process is left
 behind. Not thread-safe: one owner.
@@ -46,6 +47,7 @@ class SimProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.base_url = ""
         self.ws_url = ""
+        self.chain_url = ""
 
     def start(self) -> SimProcess:
         cmd = [sys.executable, str(REPO / "bin" / "polymm"), "sim", "--port", "0",
@@ -62,7 +64,9 @@ class SimProcess:
         except BaseException:
             self.stop()
             raise
-        self.base_url = line.split(" ", 2)[2].strip()
+        words = line.split()
+        self.base_url = words[2]
+        self.chain_url = words[3] if len(words) > 3 else ""
         self.ws_url = "ws://" + self.base_url.removeprefix("http://")
         return self
 
@@ -163,6 +167,29 @@ class SimProcess:
         reply: dict[str, Any] = self._request("POST", "/_sim/take", {
             "token_id": token_id, "side": side, "price": price, "size": size})
         return reply
+
+    def account(self, address: str, **changes: Any) -> dict[str, Any]:
+        """``POST /_sim/account``: change one chain account (``funded=False``,
+        ``approved=False``, ``pusd="12.5"``, ``pol="0"``, ``contract=True``,
+        ``closed_only=True``, ``eoa_allowed=False``); with no change, read it."""
+        if not changes:
+            reply: dict[str, Any] = self._request("GET", f"/_sim/account?address={address}")
+            return reply
+        reply = self._request("POST", "/_sim/account", {"address": address, **changes})
+        return reply
+
+    def skew_clock(self, seconds: float) -> None:
+        """``POST /_sim/clock``: the venue's ``GET /time`` runs ``seconds`` ahead."""
+        self._request("POST", "/_sim/clock", {"skew_s": seconds})
+
+    def set_geoblock(self, blocked: bool, country: str = "US", region: str = "NY") -> None:
+        """``POST /_sim/geoblock``: what ``GET /api/geoblock`` answers."""
+        self._request("POST", "/_sim/geoblock",
+                      {"blocked": blocked, "country": country, "region": region})
+
+    def resolve(self, condition_id: str, winner: int) -> None:
+        """``POST /_sim/resolve``: close a market now; ``winner`` 0 (Up) or 1 (Down)."""
+        self._request("POST", "/_sim/resolve", {"condition_id": condition_id, "winner": winner})
 
     def set_faults(self, profile: str | dict[str, Any]) -> None:
         """Switch the fault profile: a name (``chaos``) or an inline profile mapping."""

@@ -106,6 +106,11 @@ class ClobClient:
         self.last_recv_ns = 0
         self.rate_limit: RateLimitInfo | None = None
 
+    def set_clock(self, clock: Callable[[], int]) -> None:
+        """Sign ``POLY_TIMESTAMP`` with ``clock`` from now on (the venue's, when ours is off:
+        pre-flight measures the offset). Call before any other thread uses the client."""
+        self._clock = clock
+
     def close(self) -> None:
         self.session.close()
         self.cancel_adapter.close()

@@ -78,6 +78,7 @@ def _profile(names: list[str], args: argparse.Namespace) -> int:
 
 
 def table(obj: dict[str, Any], targets: dict[str, str]) -> str:
+    """A scenario's figures as text (``obj``: its JSON line, any figures the scenario has)."""
     spread = obj.get("spread", {})
     calib = obj.get("calibration_ms")
     speed = f"; speed check {calib[0]} / {calib[1]} ms before / after" if calib else ""

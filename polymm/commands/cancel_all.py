@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         print("cancel-all: no private key configured: a throw-away key owns no orders",
               file=sys.stderr)
     venue = build_venue(cfg, args.venue_url)
-    client = venue.client
+    client = venue.private().client  # a dry run's venue has none: PolymmError
     try:
         if args.market or args.asset_id:
             result = client.cancel_market(market=args.market, asset_id=args.asset_id)

@@ -6,10 +6,13 @@ import argparse
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from journal import journal_files
 from messages.errors import PolymmError
+
+if TYPE_CHECKING:
+    from journal import Record
 
 HELP = "replay an event log through the same logic and compare every decision"
 
@@ -34,14 +37,14 @@ def parse_time(text: str | None, flag: str) -> int | None:
         raise PolymmError(f"{flag}: expected unix seconds or an ISO time, got {text!r}") from None
 
 
-def runs_of(records: Iterable[Any]) -> list[list[Any]]:
+def runs_of(records: Iterable[Record]) -> list[list[Record]]:
     """Split a journal into runs: each ``start`` record (a new ``polymm run``) opens one.
 
     A directory holds every run that wrote to it (a restart after a crash appends a new file),
     and each run has its own State and snapshot numbering, so each is replayed on its own.
     Records before the first ``start`` stay with the first run.
     """
-    runs: list[list[Any]] = [[]]
+    runs: list[list[Record]] = [[]]
     for r in records:
         if r.kind == "start" and any(x.kind == "start" for x in runs[-1]):
             runs.append([])

@@ -10,11 +10,19 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from messages.errors import ConfigError, PolymmError
 from polymm.config_modes import PAPER_ONLY_HINT, is_loopback_url
 from polymm.config_schema import MASK
+
+if TYPE_CHECKING:
+    from polymm.config_schema import Config
+    from polymm.health import PnlReport, ShutdownResult
+    from polymm.supervisor import Supervisor
+    from polymm.wiring import Venue
+    from sim.process import SimProcess
 
 HELP = "run the market maker (default: against a simulated venue started as a child process)"
 logger = logging.getLogger("polymm.run")
@@ -59,7 +67,7 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     return out
 
 
-def load(args: argparse.Namespace) -> Any:
+def load(args: argparse.Namespace) -> Config:
     from polymm.config import load_config
 
     overrides: dict[str, object] = parse_overrides(getattr(args, "overrides", []))
@@ -74,7 +82,7 @@ def load(args: argparse.Namespace) -> Any:
     return cfg
 
 
-def check_mode(cfg: Any, *, live_flag: bool, venue_url: str | None) -> None:
+def check_mode(cfg: Config, *, live_flag: bool, venue_url: str | None) -> None:
     """The mode and the command line must agree: ``--live`` exactly with ``mode: live``, and
     ``--venue-url`` only for a simulated venue on loopback (never with real money)."""
     live = cfg.mode == "live"
@@ -88,7 +96,7 @@ def check_mode(cfg: Any, *, live_flag: bool, venue_url: str | None) -> None:
                            f"venue on loopback, got {venue_url!r}; {PAPER_ONLY_HINT}"])
 
 
-def setup_logging(cfg: Any) -> None:
+def setup_logging(cfg: Config) -> None:
     """Log to stderr and, when ``logging.file`` is set, to that file too (appended, same
     format). ``redact_logs`` later puts the secret filter on every root handler, this one too.
 
@@ -142,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             sim.stop()
 
 
-def sim_args(cfg: Any) -> list[str]:
+def sim_args(cfg: Config) -> list[str]:
     s = cfg.sim
     out = ["--window-seconds", str(s.window_seconds), "--seed", str(s.seed),
            "--assets", ",".join(s.assets)]
@@ -183,7 +191,7 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def redact_logs(venue: Any) -> None:
+def redact_logs(venue: Venue) -> None:
     """Mask this run's API credentials in everything the root logging handlers emit.
 
     (The signing key stays inside the signer and is never formatted anywhere.)
@@ -196,17 +204,48 @@ def redact_logs(venue: Any) -> None:
         handler.addFilter(flt)
 
 
-def _run_bot(cfg: Any, args: argparse.Namespace, sim_url: str | None, sim: Any) -> int:
+# The Treasury has no relayer yet: proxy and Safe accounts (legacy) cannot get their collateral
+# back automatically, so a live start refuses them (deposit wallets trade; see README).
+UNSUPPORTED_SIGNATURE_TYPES = (1, 2)
+
+
+def preflight(cfg: Config, venue: Venue) -> None:
+    """The pre-flight checks (``polymm.preflight``) before a live start: a failure refuses it,
+    one line each; a venue clock off by more than ``preflight.venue_clock_above_s`` is used
+    for the L2 timestamps from here on.
+
+    Raises:
+        ConfigError: a check failed (before any actor started).
+    """
+    from polymm.preflight import run_checks
+
+    report = run_checks(cfg, venue, unsupported_signature_types=UNSUPPORTED_SIGNATURE_TYPES)
+    for note in report.notes:
+        logger.warning("pre-flight: %s", note)
+    if not report.ok:
+        raise ConfigError([f"pre-flight: {line}" for line in report.lines()])
+    if report.use_venue_clock and report.clock_offset_s is not None:
+        offset = report.clock_offset_s
+        logger.warning("pre-flight: using the venue's clock (ours is %+.1f s off)", -offset)
+        venue.private().client.set_clock(lambda: int(time.time() + offset))
+    logger.info("pre-flight: passed (signer %s, maker %s, signature type %d)", report.signer,
+                report.maker, report.signature_type)
+
+
+def _run_bot(cfg: Config, args: argparse.Namespace, sim_url: str | None,
+             sim: SimProcess | None) -> int:
     from polymm.supervisor import Supervisor
     from polymm.wiring import build_venue
     from runtime.metrics import build_metrics
 
     venue = build_venue(cfg, sim_url)
     redact_logs(venue)
+    if cfg.mode == "live":
+        preflight(cfg, venue)
     metrics = build_metrics(cfg)
     sup = Supervisor(cfg, venue, metrics=metrics)
 
-    def _stop(signum: int, _frame: Any) -> None:
+    def _stop(signum: int, _frame: FrameType | None) -> None:
         logger.info("signal %d: stopping", signum)
         sup.stop_event.set()
 
@@ -229,13 +268,57 @@ def _run_bot(cfg: Any, args: argparse.Namespace, sim_url: str | None, sim: Any) 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
     ok = (summary["open_orders_after_shutdown"] == 0 and not sup.crashed_critical()
-          and summary.get("actors_left", 0) == 0)
+          and summary["actors_left"] == 0)
     return 0 if ok else 1
 
 
-def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) -> dict[str, Any]:
+class Recoveries(TypedDict, total=False):
+    """What the bot recovered from; the keys after the first three only with a simulated
+    venue, as it saw them."""
+
+    reconnects_by_feed: dict[str, int]
+    unknown_outcome_resolved: int
+    unknown_outcome_left: int
+    resubscribed_connections: dict[str, int]
+    book_resyncs: int
+    retry_after_windows: dict[str, int]
+    retry_after_violations: dict[str, int]
+    backoffs_honoured: int
+
+
+class RunSummary(TypedDict):
+    """The run summary ``run`` prints and writes (``--summary``); the ``NotRequired`` keys
+    after ``recoveries`` only with a simulated venue (its ``/_sim/state``)."""
+
+    mode: str
+    duration_s: float
+    orders_posted: int
+    orders_canceled: int
+    rejects: dict[str, int]
+    fills: int
+    fills_before_start: int
+    duplicate_orders: int
+    unknown_orders: int
+    events_logged: int
+    reconnects: int
+    reconnects_by_feed: dict[str, int]
+    restarts: dict[str, int]
+    crashed: list[str]
+    open_orders_after_shutdown: int
+    actors_left: int
+    pnl: PnlReport
+    paper: NotRequired[dict[str, object]]  # a dry run's account (``PaperGateway.summary``)
+    faults_injected: dict[str, object]  # by fault, or {"error": ...} if the venue did not say
+    recoveries: Recoveries
+    orders_canceled_by_window_close: NotRequired[int]
+    venue: NotRequired[dict[str, object]]
+    venue_open_orders: NotRequired[int]
+
+
+def build_summary(sup: Supervisor, result: ShutdownResult, sim: SimProcess | None,
+                  started: float) -> RunSummary:
     stats = result.get("stats", {})
-    summary: dict[str, Any] = {
+    summary: RunSummary = {
         "mode": sup.config.mode,
         "duration_s": round(time.time() - started, 1),
         "orders_posted": stats.get("orders_posted", 0),
@@ -254,7 +337,6 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
         "open_orders_after_shutdown": result.get("open_orders_after_shutdown", -1),
         "actors_left": result.get("actors_left", 0),
         "pnl": result.get("pnl", {}),
-        **({"paper": stats["paper"]} if "paper" in stats else {}),
         "faults_injected": {},
         # What the bot recovered from: reconnects (each one resubscribes and resyncs), POSTs
         # with an unknown outcome resolved by event or lookup; the venue's view is added below.
@@ -264,6 +346,8 @@ def build_summary(sup: Any, result: dict[str, Any], sim: Any, started: float) ->
             "unknown_outcome_left": stats.get("unknown_outcome", 0),
         },
     }
+    if "paper" in stats:  # a dry run's (a TypedDict literal takes no conditional key)
+        summary["paper"] = stats["paper"]
     if sim is not None:
         try:
             st = sim.state()

@@ -13,6 +13,8 @@ HELP = "run the simulated venue (Gamma, CLOB REST, websockets, price feeds) on 1
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    p.add_argument("--chain-port", type=int, default=0,
+                   help="port of the simulated chain's Polygon JSON-RPC (0 = pick a free one)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--window-seconds", type=int, default=900)
     p.add_argument("--assets", default="btc,eth", help="comma-separated, e.g. btc,eth")
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    cfg = SimConfig(host=args.host, port=args.port, window_seconds=args.window_seconds,
+    cfg = SimConfig(host=args.host, port=args.port, chain_port=args.chain_port,
+                    window_seconds=args.window_seconds,
                     assets=assets, seed=args.seed, faults=args.faults,
                     noise_rate=args.noise_rate, market_rate=args.market_rate,
                     tick_change_every_s=args.tick_change_every,
