@@ -54,6 +54,7 @@ from messages.quotes import (
     QuoteSnapshot,
     RefView,
 )
+from messages.treasury import PositionsMerged, PositionsRedeemed, TreasuryTx, TxStatus
 from messages.user import MakerFill, OrderEvent, OrderEventType, TradeEvent, TradeStatus
 
 __all__ = [
@@ -87,6 +88,8 @@ __all__ = [
     "OrderHash",
     "OrderPlaced",
     "OrderRejected",
+    "PositionsMerged",
+    "PositionsRedeemed",
     "PriceSource",
     "PriceTick",
     "QuoteSnapshot",
@@ -104,4 +107,6 @@ __all__ = [
     "TradeEvent",
     "TradeId",
     "TradeStatus",
+    "TreasuryTx",
+    "TxStatus",
 ]

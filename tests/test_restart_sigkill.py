@@ -171,6 +171,22 @@ def our_fill_applied(rec: dict[str, Any]) -> bool:
     return rec["k"] == "in" and isinstance(rec["v"], dict) and rec["v"].get("_t") == "TradeEvent"
 
 
+def then(first: Callable[[dict[str, Any]], bool],
+         second: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
+    """A record ``second`` accepts, after one ``first`` accepted. ``JournalTail.find`` reads
+    the journal from its start record on every look, which starts the sequence afresh."""
+    seen = [False]
+
+    def match(rec: dict[str, Any]) -> bool:
+        if rec["k"] == "start":
+            seen[0] = False
+        if seen[0]:
+            return second(rec)
+        seen[0] = first(rec)
+        return False
+    return match
+
+
 def run_until_orders_then_kill(venue: Venue, tmp: Path, *,
                                want_fill: bool) -> tuple[set[str], dict[Path, bytes]]:
     """Start bot A, wait for resting orders (and give it a fill), and SIGKILL it right after
@@ -186,7 +202,10 @@ def run_until_orders_then_kill(venue: Venue, tmp: Path, *,
             fill_one_of_ours(venue)
             wait_until(venue.client.trades, 20, "our fill")
             wait_until(lambda: resting(1), 20, "orders resting after the fill")
-            kill_after(tail, our_fill_applied, "the fill in the journal")
+            # Right after a post accepted once the fill is in: orders rest at the venue (a
+            # kill just after the fill could land mid-replace, with nothing resting).
+            kill_after(tail, then(our_fill_applied, posted_and_live),
+                       "an accepted post after the fill in the journal")
         else:
             kill_after(tail, posted_and_live, "an accepted post in the journal")
     finally:
