@@ -23,15 +23,22 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy messages runtime journal venue trading actors polymm sim bench
 
-# The Graphite tier (tests/test_e2e_graphite.py) needs Debian's carbon and graphite-web: they are
-# installed first where the machine allows (apt, root); where not, that test is skipped and the
-# pytest summary says why.
+# The Graphite tier (tests/test_e2e_graphite.py) needs Debian's carbon and graphite-web, and the
+# report's browser test (tests/test_report_browser.py) Debian's chromium: they are installed
+# first where the machine allows (apt, root); where not, those tests are skipped and the pytest
+# summary says why.
 test: lint
 	@rc=0; bash scripts/install-graphite.sh || rc=$$?; \
 	if [ $$rc -eq 3 ]; then \
 		echo "make test: Graphite tier SKIPPED (tests/test_e2e_graphite.py): carbon and graphite-web cannot be installed here (see above)"; \
 	elif [ $$rc -ne 0 ]; then \
 		echo "make test: scripts/install-graphite.sh failed ($$rc): the Graphite tier will fail"; \
+	fi
+	@rc=0; bash scripts/install-chromium.sh || rc=$$?; \
+	if [ $$rc -eq 3 ]; then \
+		echo "make test: report browser test SKIPPED (tests/test_report_browser.py): chromium cannot be installed here (see above)"; \
+	elif [ $$rc -ne 0 ]; then \
+		echo "make test: scripts/install-chromium.sh failed ($$rc): the report browser test will fail"; \
 	fi
 	$(PY) -m pytest
 

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "run": "polymm.commands.run",
     "sim": "polymm.commands.sim",
     "replay": "polymm.commands.replay",
+    "backtest": "polymm.commands.backtest",
+    "report": "polymm.commands.report",
     "bench": "polymm.commands.bench",
     "check-config": "polymm.commands.check_config",
     "cancel-all": "polymm.commands.cancel_all",

@@ -7,6 +7,7 @@ the reverse, cancel-all first, with a final check that no actor is left (Mopidy'
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import logging
@@ -138,7 +139,10 @@ class Supervisor:
             # first moments still leaves its parameters for replay and a post-mortem.
             self.event_log = event_log = cast("EventLogProxy", EventLog.start(
                 cfg.event_log, metrics=self.metrics,
-                start_record=params_record(cfg.quoter, cfg.risk, cfg.order_manager, SELF)).proxy())
+                # The backtest re-runs a log with its mode and paper latency as well.
+                start_record={**params_record(cfg.quoter, cfg.risk, cfg.order_manager, SELF),
+                              "mode": cfg.mode, "paper": dataclasses.asdict(cfg.paper)},
+            ).proxy())
             try:
                 event_log.ping().get(timeout=ASK_TIMEOUT_S)
             except (pykka.ActorDeadError, pykka.Timeout):

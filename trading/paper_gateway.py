@@ -85,8 +85,8 @@ class PaperGateway:
         a = self.exchange.account()
         return {"fills": a.fills, "cash_usd": a.cash_micro / 1e6, "fees_usd": a.fees_micro / 1e6,
                 "payouts_usd": a.payout_micro / 1e6,
-                "maker_volume_usd": a.maker_volume_micro / 1e6,
-                "taker_volume_usd": a.taker_volume_micro / 1e6,
+                "maker_volume_shares": a.maker_volume_micro / 1e6,
+                "taker_volume_shares": a.taker_volume_micro / 1e6,
                 "rebate_estimate_usd": a.rebate_estimate_micro / 1e6,
                 "open_orders": len(self.exchange.open_orders()),
                 "ignored_inputs": self.exchange.ignored}
