@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypedDict
 
 from actors.ws_support import LogLimiter
-from messages import ConditionId, Market, MarketsChanged, TimerTick
+from messages import ConditionId, Market, MarketsChanged, TimerFired
 from messages.errors import ConfigError
 from runtime.actor import Actor
 from runtime.sinks import MetricSink, Tell
-from runtime.ticker import Ticker
+from runtime.timer import PeriodicTimer
 from trading.params import rng
 from venue.gamma import interval_seconds, window_slug, window_start
 from venue.gamma_events import Target, build_markets
@@ -143,11 +143,11 @@ def next_poll_at(now_s: float, intervals_s: Sequence[int], poll_interval_s: floa
 class Discovery(Actor):
     """Polls Gamma for the configured series windows and fixed slugs.
 
-    Thread ownership: everything here belongs to the actor thread; a :class:`Ticker` thread only
-    tells it ``TimerTick(name="discovery")``. The Gamma call blocks this thread (bounded by the
-    client's timeout), which is fine: nothing waits on Discovery.
+    Thread ownership: everything here belongs to the actor thread; a :class:`PeriodicTimer`
+    thread only tells it ``TimerFired(name="discovery")``. The Gamma call blocks this thread
+    (bounded by the client's timeout), which is fine: nothing waits on Discovery.
 
-    Accepts: its ``TimerTick`` (poll when due, drop ended markets in between), ``poll_now()``
+    Accepts: its ``TimerFired`` (poll when due, drop ended markets in between), ``poll_now()``
     and ``markets()`` through a proxy (supervisor and tests). Emits: ``MarketsChanged`` to every
     sink, only when the set or a field of a market changed. On failure: Gamma errors are logged
     (rate-limited) and counted and the last known set stays; nothing here is fatal.
@@ -184,7 +184,7 @@ class Discovery(Actor):
         self._metrics = metrics
         self._markets: tuple[Market, ...] = ()
         self._next_poll = 0.0
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._err_log = LogLimiter()
         self.polls = 0
         self.errors = 0
@@ -192,26 +192,26 @@ class Discovery(Actor):
 
     def on_start(self) -> None:
         ref = self.actor_ref
-        self._ticker = Ticker(min(self._fast_s, 1.0), lambda: ref.tell(
-            TimerTick(name=self.TICK_NAME, ts_recv_ns=time.time_ns())), name="discovery").start()
-        ref.tell(TimerTick(name=self.TICK_NAME, ts_recv_ns=time.time_ns()))  # first poll now
+        self._timer = PeriodicTimer(min(self._fast_s, 1.0), lambda: ref.tell(
+            TimerFired(name=self.TICK_NAME, ts_recv_ns=time.time_ns())), name="discovery").start()
+        ref.tell(TimerFired(name=self.TICK_NAME, ts_recv_ns=time.time_ns()))  # first poll now
 
     def on_stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
 
     def on_failure(self, *exc_info: object) -> None:
         self.on_stop()
 
     def on_receive(self, message: object) -> None:
-        if isinstance(message, TimerTick) and message.name == self.TICK_NAME:
+        if isinstance(message, TimerFired) and message.name == self.TICK_NAME:
             try:
-                self.on_tick()
+                self.on_poll()
             except Exception:
                 logger.exception("discovery: tick failed")
         return None
 
-    def on_tick(self) -> None:
+    def on_poll(self) -> None:
         """Poll when due; otherwise only drop markets whose window ended."""
         now = self._clock_s()
         if now >= self._next_poll:

@@ -1,4 +1,4 @@
-"""The reference-price feed: PolyBolt (current) or RTDS (legacy) → ``PriceTick``s."""
+"""The reference-price feed: PolyBolt (current) or RTDS (legacy) → ``PriceUpdate``s."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import orjson
 
 from actors.ws_feed import Decoder, WsFeed
 from actors.ws_support import FeedConfig, Frame, LogLimiter, WsConn
-from messages import MarketsChanged, PriceTick
+from messages import MarketsChanged, PriceUpdate
 from messages.errors import ConfigError
 from runtime.sinks import MetricSink, Tell
 from trading import params
@@ -80,7 +80,7 @@ def rtds_subscriptions(assets: Sequence[str]) -> list[dict[str, object]]:
     return subs
 
 
-class PriceFeed(WsFeed[PriceTick]):
+class PriceFeed(WsFeed[PriceUpdate]):
     """Streams spot and TWAP reference prices for the assets we trade.
 
     PolyBolt: ``auth`` → ``authed`` → one ``subscribe`` frame (``price.crypto`` and
@@ -92,7 +92,7 @@ class PriceFeed(WsFeed[PriceTick]):
     Thread ownership: ``_assets``, ``_authed`` and ``_rid`` are guarded by the base's lock; the
     reader thread reads ``_assets_set`` (replaced whole, never mutated) to drop other assets.
     Accepts: ``MarketsChanged`` (assets = configured assets ∪ ``market.asset``).
-    Emits: ``PriceTick`` and ``FeedStatus(feed="price")``. On failure: see :class:`WsFeed`.
+    Emits: ``PriceUpdate`` and ``FeedStatus(feed="price")``. On failure: see :class:`WsFeed`.
     """
 
     FEED: ClassVar[str] = "price"
@@ -101,7 +101,7 @@ class PriceFeed(WsFeed[PriceTick]):
     def __init__(self, url: str, config: PriceFeedConfig, creds: ApiCreds | None,
                  assets: Sequence[str], sinks: Sequence[Tell],
                  metrics: MetricSink | None = None, *,
-                 decode: Decoder[PriceTick] | None = None,
+                 decode: Decoder[PriceUpdate] | None = None,
                  rng: Callable[[], float] = random.random,
                  shutdown: threading.Event | None = None) -> None:
         self._provider = config.provider
@@ -118,7 +118,7 @@ class PriceFeed(WsFeed[PriceTick]):
         self._rid = 0
         self._venue_log = LogLimiter()
 
-    def _default_decoder(self) -> Decoder[PriceTick]:
+    def _default_decoder(self) -> Decoder[PriceUpdate]:
         return decode_polybolt if self._provider == "polybolt" else decode_rtds
 
     def _expects_data(self) -> bool:
@@ -174,7 +174,7 @@ class PriceFeed(WsFeed[PriceTick]):
             logger.debug("price feed: control op %s", op)
         return True
 
-    def _accept(self, msg: PriceTick) -> bool:
+    def _accept(self, msg: PriceUpdate) -> bool:
         return msg.asset in self._assets_set
 
     def _close_delay(self, code: int) -> tuple[str, float | None]:

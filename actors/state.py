@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 
 from messages import (
     QuoteSnapshot,
-    TimerTick,
+    TimerFired,
     TokenId,
 )
 from runtime import trace
@@ -59,8 +59,8 @@ class State(Actor):
     The quote slot is shared with the Quoter (it has its own lock).
 
     Accepts: every message the feeds emit (``BookSnapshot``, ``BookChange``, ``TickSizeChanged``,
-    ``LastTrade``, ``BestBidAsk``, ``MarketResolved``, ``PriceTick``, ``OrderEvent``,
-    ``TradeEvent``), ``MarketsChanged``, ``FeedStatus``, ``TimerTick`` and ``KillSwitch``.
+    ``LastTrade``, ``BestBidAsk``, ``MarketResolved``, ``PriceUpdate``, ``OrderEvent``,
+    ``TradeEvent``), ``MarketsChanged``, ``FeedStatus``, ``TimerFired`` and ``KillSwitch``.
     Emits: ``QuoteSnapshot`` into ``quote_slot``; resync requests through ``resync``; every
     applied input to the event log as kind ``in`` (what replay feeds back in).
     On failure: an exception in ``apply`` is logged and counted and the event skipped, so one
@@ -117,7 +117,7 @@ class State(Actor):
                 logger.exception("state: resync request for %d books failed", len(resync))
         if changed:
             self.publish(ts)
-        if type(message) is TimerTick:
+        if type(message) is TimerFired:
             self._flush_counts()
 
     def publish(self, cause_recv_ns: int) -> None:

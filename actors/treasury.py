@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from actors.ws_support import LogLimiter
-from messages import ConditionId, Market, MarketResolved, MarketsChanged, TimerTick, TradeEvent
+from messages import ConditionId, Market, MarketResolved, MarketsChanged, TimerFired, TradeEvent
 from messages.errors import ChainError, ConfigError, NotSent, VenueError
 from messages.ids import MICRO_PER_UNIT
 from messages.treasury import TxStatus
 from runtime.actor import Actor
 from runtime.sinks import EventSink, MetricSink, Tell
-from runtime.ticker import Ticker
+from runtime.timer import PeriodicTimer
 from trading.params import rng
 from trading.treasury import (
     NOTHING,
@@ -106,12 +106,13 @@ class Treasury(Actor):
     """Returns collateral: merges complete sets, redeems resolved markets (EOA only).
 
     Thread ownership: the ledger, the markets, the in-flight actions and every counter belong
-    to this actor's thread; the ``Ticker`` thread only tells it ``TimerTick(name="treasury")``.
+    to this actor's thread; the ``PeriodicTimer`` thread only tells it
+    ``TimerFired(name="treasury")``.
     Chain calls block this thread (bounded by the client's timeouts); nothing waits on it.
 
     Accepts: ``TradeEvent`` (our fills, the same events the State gets), ``MarketsChanged``
     (markets are remembered after they leave the set while we hold their tokens),
-    ``MarketResolved`` (a hint: a cycle now), its ``TimerTick``; ``stats()`` through a proxy.
+    ``MarketResolved`` (a hint: a cycle now), its ``TimerFired``; ``stats()`` through a proxy.
     Emits: ``PositionsMerged``/``PositionsRedeemed`` to ``sinks`` (the State, the
     OrderManager) once mined; every transaction step as a ``TreasuryTx`` under kind
     ``treasury`` to the event log. On failure: a chain or venue error is counted in
@@ -160,7 +161,7 @@ class Treasury(Actor):
         self._flight: dict[ConditionId, InFlight] = {}
         self._failures: dict[ConditionId, int] = {}
         self._retry_at: dict[ConditionId, float] = {}
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._warn = LogLimiter()
         self.failed = 0
 
@@ -168,12 +169,12 @@ class Treasury(Actor):
 
     def on_start(self) -> None:
         ref = self.actor_ref
-        self._ticker = Ticker(self._cfg.interval_s, lambda: ref.tell(
-            TimerTick(name=self.TICK_NAME, ts_recv_ns=time.time_ns())), name="treasury").start()
+        self._timer = PeriodicTimer(self._cfg.interval_s, lambda: ref.tell(
+            TimerFired(name=self.TICK_NAME, ts_recv_ns=time.time_ns())), name="treasury").start()
 
     def on_stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
         if self._flight:  # their receipts are on chain; the next run's ledger must see them
             logger.warning("treasury: stopping with transactions in flight: %s",
                            ", ".join(f.tx.tx_hash for f in self._flight.values()))
@@ -190,7 +191,7 @@ class Treasury(Actor):
                 self._on_markets(message)
             elif isinstance(message, MarketResolved):
                 self.cycle()  # on-chain resolution is the truth; the hint only brings it on
-            elif isinstance(message, TimerTick) and message.name == self.TICK_NAME:
+            elif isinstance(message, TimerFired) and message.name == self.TICK_NAME:
                 self.cycle()
         except Exception:
             self.failed += 1

@@ -16,8 +16,8 @@ Threads:
   ticks): it sends subscription changes on the live socket, the keep-alive ``PING`` and declares
   a socket silent (closing it, so the reader reconnects) when no data came for
   ``liveness_timeout_s``.
-* a :class:`runtime.ticker.Ticker` thread tells the actor a ``TimerTick`` on a skip-missed-ticks
-  grid; a late tick never bursts.
+* a :class:`runtime.timer.PeriodicTimer` thread tells the actor a ``TimerFired`` on a grid that
+  skips missed deadlines; a late timer never bursts.
 
 Shared state: the socket reference, the subscription set and the per-connection handshake
 flags are guarded by ``self._lock`` (the handshake and live subscription changes both take it,
@@ -46,11 +46,11 @@ from actors.ws_support import (
     redact,
     timer_interval_s,
 )
-from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerTick
+from messages import FeedStatus, MarketsChanged, ReconnectFeed, TimerFired
 from messages.errors import ConfigError
 from runtime.actor import Actor
 from runtime.sinks import MetricSink, Tell
-from runtime.ticker import Ticker
+from runtime.timer import PeriodicTimer
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +95,9 @@ class WsFeed(Actor, Generic[M]):
     and the subscription changes sent with ``_send_live`` (actor thread) run with
     ``self._lock`` held; ``_on_control`` and ``_accept`` run on the reader thread.
 
-    Accepts: ``MarketsChanged`` (subscriptions follow it), ``ReconnectFeed``, ``TimerTick``
+    Accepts: ``MarketsChanged`` (subscriptions follow it), ``ReconnectFeed``, ``TimerFired``
     (its own keep-alive timer). Emits: the decoder's messages (``M``: ``venue.wire``'s
-    ``MarketMessage``, ``UserMessage`` or ``PriceTick``) and ``FeedStatus`` to every sink.
+    ``MarketMessage``, ``UserMessage`` or ``PriceUpdate``) and ``FeedStatus`` to every sink.
     On failure: bad frames and failing sinks are logged (rate-limited) and counted, never fatal;
     the reader never dies from input. An unexpected error in a control handler is logged.
     """
@@ -135,7 +135,7 @@ class WsFeed(Actor, Generic[M]):
         self._reader_loop = ReaderLoop(self)
         self._reader = threading.Thread(target=self._reader_loop.run, daemon=True,
                                         name=f"{type(self).__name__}-reader")
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self._tick_name = f"{self.FEED}_feed.keepalive"
         self._next_ping = 0.0
         self._last_frame = 0.0
@@ -157,8 +157,8 @@ class WsFeed(Actor, Generic[M]):
         self._reader.start()
         ref = self.actor_ref
         name = self._tick_name
-        self._ticker = Ticker(timer_interval_s(self._cfg),
-                              lambda: ref.tell(TimerTick(name=name, ts_recv_ns=time.time_ns())),
+        self._timer = PeriodicTimer(timer_interval_s(self._cfg),
+                              lambda: ref.tell(TimerFired(name=name, ts_recv_ns=time.time_ns())),
                               name=name).start()
 
     def on_stop(self) -> None:
@@ -169,8 +169,8 @@ class WsFeed(Actor, Generic[M]):
 
     def _shutdown(self) -> None:
         self._stopping.set()
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
         with self._lock:
             ws, self._close_reason = self._ws, "stopped"
         if ws is not None:
@@ -183,7 +183,7 @@ class WsFeed(Actor, Generic[M]):
 
     def on_receive(self, message: object) -> None:
         try:
-            if isinstance(message, TimerTick):
+            if isinstance(message, TimerFired):
                 if message.name == self._tick_name:
                     self._on_tick(time.monotonic())
             elif isinstance(message, MarketsChanged):

@@ -19,7 +19,7 @@ from messages import (
     Market,
     MarketsChanged,
     PriceSource,
-    PriceTick,
+    PriceUpdate,
     Side,
     TokenId,
 )
@@ -61,7 +61,7 @@ def books(now_ns: int) -> list[BookSnapshot]:
 
 
 def changes(n: int, *, seed: int = 1,
-            start_ns: int | None = None) -> Iterator[BookChange | PriceTick]:
+            start_ns: int | None = None) -> Iterator[BookChange | PriceUpdate]:
     """``n`` consistent ``price_change`` events away from the top (checksums stay right)."""
     rng = random.Random(seed)
     t = start_ns or time.time_ns()
@@ -76,6 +76,6 @@ def changes(n: int, *, seed: int = 1,
             LevelChange(token_id=DOWN, side=Side.SELL, price_pips=dn_px, size_micro=size,
                         best_bid_pips=4900, best_ask_pips=5100)))
         if i % 50 == 0:
-            yield PriceTick(asset="btc", source=PriceSource.BINANCE,
+            yield PriceUpdate(asset="btc", source=PriceSource.BINANCE,
                             price_e8=6_400_000_000_000 + rng.randint(-10**9, 10**9),
                             ts_event_ms=t // 1_000_000, ts_recv_ns=t)

@@ -36,7 +36,7 @@ RATE = 10_000
 DURATION_S = 1.0
 """Seconds per paced run (the smoke test shrinks it)."""
 _TICK_S = 0.001
-_STATE_TICK_EVERY = 250  # the State's timer tick (polymm.supervisor.STATE_TICK_S), in ticks
+_STATE_TICK_EVERY = 250  # the State's timer tick (polymm.supervisor.STATE_TIMER_S), in ticks
 
 
 def _cpu_s() -> float:

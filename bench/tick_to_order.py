@@ -27,7 +27,7 @@ very move they cause. It runs under load, with ``pipeline_replace`` on, like the
 condition.
 
 The time of a path runs from the moving frame's ``ts_recv_ns`` (taken on the market or price
-feed's reader thread; the book event or ``PriceTick`` carries it into the snapshot's and the
+feed's reader thread; the book event or ``PriceUpdate`` carries it into the snapshot's and the
 desired quotes' ``cause_recv_ns``) to ``ClobClient.last_send_ns`` of the post (taken right
 before the request's first ``sendall``), read from ``runtime.trace`` marks, which also give the
 per-stage breakdown (``runtime.trace.STAGES``). Only paths caused by a decoded frame count (a

@@ -191,11 +191,14 @@ for _name in messages.__all__:
     _obj = getattr(messages, _name)
     if isinstance(_obj, type) and dataclasses.is_dataclass(_obj):
         _register(_obj)
+# Logs written before a message was renamed still read back as the message.
+for _old, _new in (("PriceTick", "PriceUpdate"), ("TimerTick", "TimerFired")):
+    _CODECS[_old] = _CODECS[_new]
 
 
 def registered() -> tuple[type, ...]:
     """Every message class the codec knows (all dataclasses of ``messages.__all__``)."""
-    return tuple(c.cls for c in _CODECS.values())
+    return tuple(dict.fromkeys(c.cls for c in _CODECS.values()))
 
 
 def encode(obj: object) -> object:

@@ -11,7 +11,7 @@ from messages.control import (
     ResyncBooks,
     Shutdown,
     SlotReady,
-    TimerTick,
+    TimerFired,
 )
 from messages.ids import (
     E8_PER_UNIT,
@@ -44,7 +44,7 @@ from messages.orders import (
     RejectReason,
     RemoteOrder,
 )
-from messages.prices import PriceSource, PriceTick
+from messages.prices import PriceSource, PriceUpdate
 from messages.quotes import (
     DesiredQuote,
     DesiredQuotes,
@@ -91,7 +91,7 @@ __all__ = [
     "PositionsMerged",
     "PositionsRedeemed",
     "PriceSource",
-    "PriceTick",
+    "PriceUpdate",
     "QuoteSnapshot",
     "ReconnectFeed",
     "RefView",
@@ -102,7 +102,7 @@ __all__ = [
     "Side",
     "SlotReady",
     "TickSizeChanged",
-    "TimerTick",
+    "TimerFired",
     "TokenId",
     "TradeEvent",
     "TradeId",

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TimerTick:
-    """A periodic tick (``name`` says which timer). Logged, so replay sees the same clock."""
+class TimerFired:
+    """A periodic timer fired (``name`` says which). Logged, so replay sees the same clock."""
 
     name: str
     ts_recv_ns: int

@@ -19,12 +19,12 @@ class PriceSource(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PriceTick:
+class PriceUpdate:
     """One reference price for one asset.
 
     ``asset`` is the lower-case base asset (``btc``), whatever the feed calls the symbol.
     ``price_e8`` is the price in 1e-8 USD, parsed from the decimal string (never a float).
-    A snapshot frame yields one tick per historical point, each with ``snapshot=True``.
+    A snapshot frame yields one update per historical point, each with ``snapshot=True``.
     """
 
     asset: str

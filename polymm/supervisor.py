@@ -28,7 +28,7 @@ from messages import (
     ReconnectFeed,
     ResyncBooks,
     SlotReady,
-    TimerTick,
+    TimerFired,
 )
 from messages.errors import PolymmError
 from polymm.health import (
@@ -45,7 +45,7 @@ from polymm.wiring import Venue, build_venue, paper_gateway, startup_trades
 from runtime.process import apply_runtime, freeze_startup_objects
 from runtime.roles import CurrentRef
 from runtime.slot import LatestSlot
-from runtime.ticker import Ticker, next_deadline
+from runtime.timer import PeriodicTimer, next_deadline
 from venue.redact import SELF
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
 ROLES = ("state", "quoter", "order_manager", "user_feed", "market_feed", "price_feed",
          "discovery")
-STATE_TICK_S = 0.25
+STATE_TIMER_S = 0.25
 GAUGE_INTERVAL_S = 1.0
 
 
@@ -104,7 +104,7 @@ class Supervisor:
         self.quote_slot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
         self.desired_slot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
         self.event_log: EventLogProxy | None = None
-        self._tickers: list[Ticker] = []
+        self._timers: list[PeriodicTimer] = []
         self._status_interval_s = (status_interval_s if status_interval_s is not None
                                    else config.logging.status_interval_s)
         self.crashed: list[str] = []
@@ -192,7 +192,7 @@ class Supervisor:
         if self.dry_run:  # our orders' events come from the paper exchange, always there
             self._tell("state", FeedStatus(feed="user", connected=True, reason="paper",
                                            ts_recv_ns=time.time_ns()))
-        self._tickers.append(Ticker(STATE_TICK_S, self._tick_state, name="state").start())
+        self._timers.append(PeriodicTimer(STATE_TIMER_S, self._wake_state, name="state").start())
         from polymm.status_http import build_status_server
 
         self.status_server = build_status_server(cfg, lambda: collect(self),
@@ -218,8 +218,8 @@ class Supervisor:
             return None
         return self.event_log.sink().get(timeout=ASK_TIMEOUT_S)
 
-    def _tick_state(self) -> None:
-        self._tell("state", TimerTick(name="state", ts_recv_ns=time.time_ns()))
+    def _wake_state(self) -> None:
+        self._tell("state", TimerFired(name="state", ts_recv_ns=time.time_ns()))
 
     def _start_io(self, name: str) -> None:
         start_io_actor(self, name)
@@ -343,7 +343,7 @@ class Supervisor:
     def shutdown(self) -> ShutdownResult:
         """Stop in reverse order: inputs first, then cancel-all and verify, then the rest."""
         self.shutting_down.set()
-        for t in self._tickers:
+        for t in self._timers:
             t.stop()
         if self.status_server is not None:
             self.status_server.stop()

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import statsd
 
 from runtime.metric_names import BY_NAME, COUNTER, GAUGE, HIGH_RATE_TIMERS, TIMER
-from runtime.ticker import Ticker
+from runtime.timer import PeriodicTimer
 
 logger = logging.getLogger(__name__)
 
@@ -100,12 +100,12 @@ class Metrics:
         self._rng = random.Random(seed)
         self._random = self._rng.random
         self._interval = flush_interval_s
-        self._ticker: Ticker | None = None
+        self._timer: PeriodicTimer | None = None
         self.unknown: set[str] = set()
         self.misused: set[str] = set()
 
     def start(self) -> Metrics:
-        self._ticker = Ticker(self._interval, self.flush, name="metrics").start()
+        self._timer = PeriodicTimer(self._interval, self.flush, name="metrics").start()
         return self
 
     @property
@@ -236,8 +236,8 @@ class Metrics:
         return total
 
     def close(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        if self._timer is not None:
+            self._timer.stop()
         self.flush()
         self._client.close()
 

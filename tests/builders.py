@@ -25,10 +25,10 @@ from messages import (
     OrderEventType,
     OrderHash,
     PriceSource,
-    PriceTick,
+    PriceUpdate,
     Side,
     TickSizeChanged,
-    TimerTick,
+    TimerFired,
     TokenId,
     TradeEvent,
     TradeId,
@@ -121,8 +121,8 @@ def make_resolved(**kw: Any) -> MarketResolved:
         ts_recv_ns=END_MS * 1_000_000), kw)
 
 
-def make_price(**kw: Any) -> PriceTick:
-    return _build(PriceTick, dict(
+def make_price(**kw: Any) -> PriceUpdate:
+    return _build(PriceUpdate, dict(
         asset="btc", source=PriceSource.BINANCE, price_e8=100_000 * 10**8,
         ts_event_ms=START_MS, ts_recv_ns=T0_NS, provider="", window_seconds=0, seq=0,
         snapshot=False), kw)
@@ -160,5 +160,5 @@ def make_kill(**kw: Any) -> KillSwitch:
     return _build(KillSwitch, dict(on=True, reason="test", ts_recv_ns=T0_NS), kw)
 
 
-def make_timer(**kw: Any) -> TimerTick:
-    return _build(TimerTick, dict(name="state", ts_recv_ns=T0_NS), kw)
+def make_timer(**kw: Any) -> TimerFired:
+    return _build(TimerFired, dict(name="state", ts_recv_ns=T0_NS), kw)

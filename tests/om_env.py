@@ -4,7 +4,7 @@ injected clock and a recording event log (used by ``test_order_manager`` and
 
 Synchronisation: every ``tell`` is followed by an ask (``stats()``) through the same mailbox,
 waited on with a timeout, so the told message has been handled when the ask returns. Timers are
-off and driven by telling ``TimerTick``s.
+off and driven by telling ``TimerFired``s.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from messages import (
     MarketDecision,
     Side,
     SlotReady,
-    TimerTick,
+    TimerFired,
     TokenId,
 )
 from runtime.slot import LatestSlot
@@ -91,7 +91,7 @@ class Env:
         return self.stats()
 
     def housekeeping(self) -> dict[str, Any]:
-        return self.tell(TimerTick(name="orders", ts_recv_ns=0))
+        return self.tell(TimerFired(name="orders", ts_recv_ns=0))
 
     def calls(self, *names: str) -> list[str]:
         return [c[0] for c in self.client.calls if not names or c[0] in names]

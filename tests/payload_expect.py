@@ -31,7 +31,7 @@ from messages import (
     OrderEventType,
     OrderHash,
     PriceSource,
-    PriceTick,
+    PriceUpdate,
     Side,
     TickSizeChanged,
     TokenId,
@@ -206,12 +206,12 @@ RTDS = {"crypto_prices": (PriceSource.BINANCE, 0), "crypto_prices_chainlink":
         "crypto_prices_twap_thirty": (PriceSource.TWAP, 30)}
 
 
-def polybolt_ticks(env: dict[str, Any]) -> list[PriceTick]:
+def polybolt_ticks(env: dict[str, Any]) -> list[PriceUpdate]:
     if "op" in env:
         assert env["op"] in ("pong", "subscribed", "unsubscribed", "authed"), env
         return []
     pay, snap = env["payload"], env.get("snapshot") is True
-    return [PriceTick(asset=asset(pay["symbol"]), source=POLYBOLT[env["channel"]],
+    return [PriceUpdate(asset=asset(pay["symbol"]), source=POLYBOLT[env["channel"]],
                       price_e8=e8(p.get("full_accuracy_value", p.get("value"))),
                       ts_event_ms=ms(p.get("timestamp", env["ts"])), ts_recv_ns=RECV,
                       provider=pay.get("source", ""), window_seconds=pay.get("window_seconds", 0),
@@ -219,7 +219,7 @@ def polybolt_ticks(env: dict[str, Any]) -> list[PriceTick]:
             for p in (pay["data"] if snap else [pay])]
 
 
-def rtds_ticks(env: dict[str, Any]) -> list[PriceTick]:
+def rtds_ticks(env: dict[str, Any]) -> list[PriceUpdate]:
     source, window = RTDS[env["topic"]]
     pay = env["payload"]
     out = []
@@ -230,7 +230,7 @@ def rtds_ticks(env: dict[str, Any]) -> list[PriceTick]:
         else:
             price = e8(p["value"])
             assert fav is None or e8(fav) == price, "the float and the decimal string disagree"
-        out.append(PriceTick(asset=asset(pay["symbol"]), source=source, price_e8=price,
+        out.append(PriceUpdate(asset=asset(pay["symbol"]), source=source, price_e8=price,
                              ts_event_ms=ms(p.get("timestamp", env["timestamp"])),
                              ts_recv_ns=RECV, snapshot="data" in pay,
                              window_seconds=pay.get("window_s", window) if window else 0))

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from journal import Record
-from messages import FeedStatus, MarketResolved, OrderFilled, Side, TimerTick, TokenId
+from messages import FeedStatus, MarketResolved, OrderFilled, Side, TimerFired, TokenId
 from messages.errors import ConfigError, PolymmError
 from polymm.backtest import backtest_records, read_runs
 from polymm.backtest_metrics import FillRecord
@@ -103,7 +103,7 @@ def _scenario() -> list[Any]:
                     ts_event_ms=START_MS + 2500, ts_recv_ns=t + S + S // 2),
         MarketResolved(condition_id=CID, winning_token_id=UP, winning_outcome="Up",
                        ts_event_ms=START_MS + 21_000, ts_recv_ns=t + 20 * S),
-        TimerTick(name="state", ts_recv_ns=t + 80 * S),
+        TimerFired(name="state", ts_recv_ns=t + 80 * S),
     ]
 
 
@@ -155,7 +155,7 @@ def test_a_frames_messages_all_reach_the_paper_exchange_before_the_quotes_they_c
                            asks=((bid + 200, 50_000_000),), ts_event_ms=START_MS + 2000,
                            ts_recv_ns=t)
              for token, bid in ((UP, 5200), (DOWN, 4600))]
-    end = TimerTick(name="state", ts_recv_ns=t + 2 * S)
+    end = TimerFired(name="state", ts_recv_ns=t + 2 * S)
     s = backtest_records(_records([*inputs, *moved, end])).summary
     assert s["orders"]["rejects"] == {}
     assert (s["orders"]["posted"], s["fills"]) == (4, 0)  # 0.48 and 0.48, then 0.51 and 0.45

@@ -135,7 +135,7 @@ def test_ended_markets_are_dropped_between_polls(world):
     disco.poll_now().get(timeout=5)  # next poll due at T0 + 901 (fast period)
     calls = len(gamma.calls)
     clock.t = T0 + 900.5  # the first window ended; the next poll is not due yet
-    disco.on_tick().get(timeout=5)
+    disco.on_poll().get(timeout=5)
     msgs = sink.of(MarketsChanged)
     assert len(msgs) == 2 and len(msgs[1].removed) == 1 and len(msgs[1].markets) == 1
     assert len(gamma.calls) == calls  # dropped without polling
@@ -147,7 +147,7 @@ def test_late_ticks_poll_once_not_in_a_burst(world):
     disco.stats().get(timeout=5)
     calls = len(gamma.calls)
     clock.t += 600  # the timer was late by many intervals
-    futures = [disco.on_tick() for _ in range(5)]
+    futures = [disco.on_poll() for _ in range(5)]
     for f in futures:
         f.get(timeout=5)
     assert len(gamma.calls) == calls + 1

@@ -25,7 +25,7 @@ from tests.e2e import REPO, BotRun, run_bot
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 LINE = re.compile(r"^\S+ \S+ (?P<level>[A-Z]+)\s+\[(?P<thread>[^\]]*)\] (?P<logger>[\w.]+): ")
-MARKET_TYPES = {"BookSnapshot", "BookChange", "BestBidAsk", "LastTrade", "PriceTick",
+MARKET_TYPES = {"BookSnapshot", "BookChange", "BestBidAsk", "LastTrade", "PriceUpdate",
                 "TickSizeChanged"}
 PER_MESSAGE_LOGGERS = ("actors.ws_feed", "actors.market_feed", "actors.user_feed",
                        "actors.price_feed", "actors.state", "actors.quoter", "trading.",

@@ -116,7 +116,7 @@ def test_appends_from_many_threads_are_all_on_disk_after_stop(log_dir):
 
     def produce(tag):
         for k in range(n):
-            sink.append("in", messages.TimerTick(name=tag, ts_recv_ns=k))
+            sink.append("in", messages.TimerFired(name=tag, ts_recv_ns=k))
 
     threads = [threading.Thread(target=produce, args=(f"t{j}",), name=f"P{j} (x)")
                for j in range(3)]
@@ -151,14 +151,14 @@ def test_flush_makes_events_readable_while_running(log_dir):
 def test_rotation_by_size_and_numbering_continues_across_runs(log_dir):
     ref, sink = start_log(log_dir, rotate_bytes=4096, batch_size=8)
     for k in range(300):
-        sink.append("in", messages.TimerTick(name="x", ts_recv_ns=k))
+        sink.append("in", messages.TimerFired(name="x", ts_recv_ns=k))
     ref.stop()
     files = journal_files(log_dir)
     assert len(files) > 3
     assert all(f.stat().st_size < 4096 + 8 * 200 for f in files)
     assert [r.value.ts_recv_ns for r in read_journal(log_dir)] == list(range(300))
     ref, sink = start_log(log_dir)  # a second run never overwrites the first
-    sink.append("in", messages.TimerTick(name="second", ts_recv_ns=0))
+    sink.append("in", messages.TimerFired(name="second", ts_recv_ns=0))
     ref.stop()
     after = journal_files(log_dir)
     assert after[:-1] == files and after[-1].name == f"events-{len(files) + 1}.jsonl"
@@ -167,7 +167,7 @@ def test_rotation_by_size_and_numbering_continues_across_runs(log_dir):
 def test_appends_after_stop_are_dropped_not_blocking(log_dir):
     ref, sink = start_log(log_dir)
     ref.stop()
-    sink.append("in", messages.TimerTick(name="late", ts_recv_ns=0))
+    sink.append("in", messages.TimerFired(name="late", ts_recv_ns=0))
     assert list(read_journal(log_dir)) == []
 
 
@@ -176,7 +176,7 @@ def test_unencodable_event_is_skipped_alone(log_dir):
                       rotate_bytes=64 << 20).start()
     s = w.sink("test")
     s.append("in", {"big": 1 << 70})  # beyond orjson's 64-bit integers
-    s.append("in", messages.TimerTick(name="ok", ts_recv_ns=1))
+    s.append("in", messages.TimerFired(name="ok", ts_recv_ns=1))
     w.close()
     recs = list(read_journal(log_dir))
     assert [r.value.name for r in recs] == ["ok"] and w.encode_errors == 1
@@ -227,7 +227,7 @@ def test_every_record_is_written_within_the_flush_interval(log_dir, batch_size, 
         if i < len(events) and events[i] < next_round:
             clock.now = max(clock.now, events[i])  # an append during a round comes after it
             i += 1
-            sink.append("in", messages.TimerTick(name="sim", ts_recv_ns=len(appended)))
+            sink.append("in", messages.TimerFired(name="sim", ts_recv_ns=len(appended)))
             appended.append(clock.now)
             if w.wake.is_set():  # a full batch: the writer's wait ends now
                 next_round = clock.now
@@ -280,7 +280,7 @@ def test_the_writer_continues_the_start_records_file(log_dir):
     try:
         sink = ref.proxy().sink().get(timeout=5)
         for k in range(5):
-            sink.append("in", messages.TimerTick(name="x", ts_recv_ns=k))
+            sink.append("in", messages.TimerFired(name="x", ts_recv_ns=k))
         assert ref.proxy().stats().get(timeout=5)["files"] == 1
     finally:
         ref.stop()
@@ -321,7 +321,7 @@ def open_files_under(directory):
 def _write_lines(path, n):
     path.write_bytes(b"".join(
         orjson.dumps({"ts": k, "k": "in", "src": "s",
-                      "v": encode(messages.TimerTick(name="x", ts_recv_ns=k))}) + b"\n"
+                      "v": encode(messages.TimerFired(name="x", ts_recv_ns=k))}) + b"\n"
         for k in range(n)))
 
 
@@ -353,3 +353,16 @@ def test_event_log_config_is_validated():
 def test_measure_write_rate_smoke():
     r = measure_write_rate(2000, batch_size=128)
     assert r["events"] == 2000 and r["events_per_s"] > 0 and r["bytes_per_event"] > 100
+
+
+def test_a_log_from_before_the_renames_reads_back() -> None:
+    """``PriceTick`` and ``TimerTick`` were renamed ``PriceUpdate`` and ``TimerFired``: older
+    logs carry the old tags and still decode to the messages."""
+    from journal.codec import decode
+    from messages import PriceUpdate, TimerFired
+
+    old = decode({"_t": "TimerTick", "name": "state", "ts_recv_ns": 5})
+    assert old == TimerFired(name="state", ts_recv_ns=5)
+    price = decode({"_t": "PriceTick", "asset": "btc", "source": "binance", "price_e8": 1,
+                    "ts_event_ms": 2, "ts_recv_ns": 3, "snapshot": False})
+    assert isinstance(price, PriceUpdate) and price.price_e8 == 1

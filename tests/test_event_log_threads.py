@@ -56,7 +56,7 @@ def test_producers_only_queue_and_one_writer_thread_writes_whole_batches(journal
         def produce(tag: str) -> None:
             go.wait(5)
             for k in range(PER_PRODUCER):
-                sink.append("in", messages.TimerTick(name=tag, ts_recv_ns=k))
+                sink.append("in", messages.TimerFired(name=tag, ts_recv_ns=k))
 
         producers = [threading.Thread(target=produce, args=(f"p{j}",), name=f"Producer-{j}")
                      for j in range(PRODUCERS)]

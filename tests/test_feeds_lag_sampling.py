@@ -13,7 +13,7 @@ import pytest
 
 from actors.market_feed import MarketFeed
 from actors.price_feed import PriceFeed
-from messages import BookSnapshot, PriceTick
+from messages import BookSnapshot, PriceUpdate
 from tests.fakes import Collector, FakeCreds, FakeMetrics, make_feed_config
 from tests.test_feeds import book_frame, stop_feeds
 from tests.test_feeds_price import polybolt_reply
@@ -68,7 +68,7 @@ def test_price_lag_is_receive_minus_venue_time_in_ms(server):
     conn = server.wait_conn(0)
     server.wait_frames(conn, 2)  # auth, subscribe
     server.send(conn, price_frame(now_ms() - LATE_MS))
-    sink.wait_of(PriceTick)
+    sink.wait_of(PriceUpdate)
     _check_lag(ref.proxy().stats().get(timeout=5)["lag_ms"], metrics, "price")
 
 

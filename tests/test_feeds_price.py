@@ -18,7 +18,7 @@ from actors.ws_support import (
     retry_after_s,
     timer_interval_s,
 )
-from messages import FeedStatus, PriceSource, PriceTick
+from messages import FeedStatus, PriceSource, PriceUpdate
 from messages.errors import ConfigError
 from tests.builders import make_markets_changed, market_n
 from tests.fakes import Collector, FakeCreds, make_feed_config
@@ -77,7 +77,7 @@ def test_polybolt_auth_then_subscribe_then_ticks(server, sink, caplog):
     server.send(conn, tick_frame("ethusd"))  # not ours: dropped
     server.send(conn, tick_frame(channel="price.crypto.twap", value="64000.25"))
     server.send(conn, tick_frame())
-    ticks = sink.wait_of(PriceTick, 2)
+    ticks = sink.wait_of(PriceUpdate, 2)
     assert [(t.asset, t.source, t.price_e8) for t in ticks] == [
         ("btc", PriceSource.TWAP, 6_400_025_000_000), ("btc", PriceSource.BINANCE,
                                                        6_412_650_000_000)]
@@ -154,7 +154,7 @@ def test_rtds_subscribe_and_ping():
             "topic": "crypto_prices_chainlink", "type": "update", "timestamp": 1753314088421,
             "payload": {"symbol": "btc/usd", "timestamp": 1753314088395,
                         "value": 67234.5}}).decode())
-        (tick,) = sink.wait_of(PriceTick)
+        (tick,) = sink.wait_of(PriceUpdate)
         assert tick.source == PriceSource.CHAINLINK and tick.price_e8 == 6_723_450_000_000
     finally:
         stop_feeds()

@@ -29,7 +29,7 @@ from actors.market_feed import MarketFeed
 from actors.price_feed import PriceFeed
 from actors.user_feed import UserFeed
 from actors.ws_reader import KEEPALIVE_FRAMES
-from messages import BookSnapshot, OrderEvent, PriceTick
+from messages import BookSnapshot, OrderEvent, PriceUpdate
 from tests.fakes import Collector, FakeCreds, make_feed_config
 from tests.test_feeds_price import polybolt_reply
 from tests.test_wire_errors import EXAMPLES, _paths, json_values
@@ -87,7 +87,7 @@ def sentinel(kind: str, n: int) -> tuple[bytes, Callable[[Any], bool]]:
         frame = orjson.dumps({"topic": "crypto_prices", "type": "update", "timestamp": ts,
                               "payload": {"symbol": "btcusdt", "timestamp": ts,
                                           "value": 67240.12}})
-    return frame, lambda m: isinstance(m, PriceTick) and m.ts_event_ms == ts
+    return frame, lambda m: isinstance(m, PriceUpdate) and m.ts_event_ms == ts
 
 
 def expected_outcome(kind: str, frame: bytes) -> str | None:

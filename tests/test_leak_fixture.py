@@ -40,7 +40,7 @@ class Ticking(pykka.ThreadingActor):
     stopped)."""
 
     def on_start(self):
-        threading.Thread(target=release.wait, args=(60,), name="Ticker-forgotten",
+        threading.Thread(target=release.wait, args=(60,), name="Timer-forgotten",
                          daemon=True).start()
 
 
@@ -92,7 +92,7 @@ EXPECTED_LEAKS = {
     "test_leaks_an_actor_thread_that_never_finishes_stopping":
         "leak: threads left running: StuckOnStop-",
     "test_leaks_an_actor_helper_thread":
-        "leak: threads left running: Ticker-forgotten (thread, daemon=True)",
+        "leak: threads left running: Timer-forgotten (thread, daemon=True)",
 }
 CLEAN = ("test_clean_actor_and_thread", "test_release_everything")
 

@@ -2,7 +2,7 @@
 
 Synchronisation: every ``tell`` is followed by an ask (``stats()``) through the same mailbox,
 waited on with a timeout, so the told message has been handled when the ask returns. Time is
-an injected clock; timers are off and driven by telling ``TimerTick``s.
+an injected clock; timers are off and driven by telling ``TimerFired``s.
 """
 
 from __future__ import annotations
@@ -382,8 +382,8 @@ def test_timers_drive_heartbeats_and_stop_with_the_actor(env):
     env.client.heartbeat = heartbeat
     assert sent.wait(TIMEOUT)  # the first after start-up, the second from the timer
     env.ref.stop(timeout=TIMEOUT)
-    assert not [t for t in threading.enumerate() if t.name.startswith("Ticker-") and
-                t.is_alive() and t.name in ("Ticker-heartbeat", "Ticker-orders")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("Timer-") and
+                t.is_alive() and t.name in ("Timer-heartbeat", "Timer-orders")]
 
 
 def test_connect_failure_is_retried_after_backoff(env):

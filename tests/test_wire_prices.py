@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from messages import PriceSource, PriceTick
+from messages import PriceSource, PriceUpdate
 from venue.wire import WireError, asset_of, decode_polybolt, decode_rtds
 
 RECV = 1_788_973_001_000_000_123
@@ -35,9 +35,9 @@ RTDS_TWAP = orjson.dumps({
                 "value": 67230.1, "full_accuracy_value": "67230123456789012345678"}})
 
 
-def _tick(**kw: object) -> PriceTick:
+def _tick(**kw: object) -> PriceUpdate:
     base: dict[str, object] = {"ts_recv_ns": RECV}
-    return PriceTick(**{**base, **kw})  # type: ignore[arg-type]
+    return PriceUpdate(**{**base, **kw})  # type: ignore[arg-type]
 
 
 def test_polybolt_price_example() -> None:

@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from messages.control import FeedStatus, KillSwitch, TimerTick
+from messages.control import FeedStatus, KillSwitch, TimerFired
 from messages.ids import ConditionId, TokenId
 from messages.market import (
     BestBidAsk,
@@ -35,7 +35,7 @@ from messages.market import (
     TickSizeChanged,
 )
 from messages.markets import Market, MarketsChanged
-from messages.prices import PriceSource, PriceTick
+from messages.prices import PriceSource, PriceUpdate
 from messages.quotes import MarketView, QuoteSnapshot, RefView
 from messages.user import OrderEvent, TradeEvent
 from trading.book import EMPTY_ASK_PIPS, EMPTY_BID_PIPS, Book
@@ -84,9 +84,9 @@ class StateModel:
         self._handlers: dict[type, Callable[[Any], bool]] = {
             MarketsChanged: self._on_markets, BookSnapshot: self._on_snapshot,
             BookChange: self._on_change, TickSizeChanged: self._on_tick,
-            LastTrade: self._on_last_trade, BestBidAsk: self._on_best, PriceTick: self._on_price,
+            LastTrade: self._on_last_trade, BestBidAsk: self._on_best, PriceUpdate: self._on_price,
             MarketResolved: self._on_resolved, OrderEvent: self._on_order,
-            TradeEvent: self._on_trade, FeedStatus: self._on_feed, TimerTick: self._on_timer,
+            TradeEvent: self._on_trade, FeedStatus: self._on_feed, TimerFired: self._on_timer,
             KillSwitch: self._on_kill,
         }
 
@@ -256,7 +256,7 @@ class StateModel:
         st.dirty = True
         return True
 
-    def _on_price(self, msg: PriceTick) -> bool:
+    def _on_price(self, msg: PriceUpdate) -> bool:
         ref = self._assets.get(msg.asset)
         if ref is None or msg.source not in STREAMS or msg.price_e8 <= 0:
             self.ignored += 1
@@ -294,7 +294,7 @@ class StateModel:
                     changed = True
         return changed
 
-    def _on_timer(self, msg: TimerTick) -> bool:
+    def _on_timer(self, msg: TimerFired) -> bool:
         return True  # the clock moved: time to close and feed ages changed
 
     def _on_kill(self, msg: KillSwitch) -> bool:

@@ -1,4 +1,4 @@
-"""Reference-price frames (protocol §3) to :class:`PriceTick`: PolyBolt (current) and RTDS (legacy).
+"""Reference-price frames (protocol §3) to :class:`PriceUpdate`: PolyBolt (current), RTDS (legacy).
 
 Prices are read from the decimal string ``full_accuracy_value`` where the feed sends one; the
 float ``value`` is a fallback only, converted through ``repr`` (see :mod:`venue.numbers`).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from messages import PriceSource, PriceTick
+from messages import PriceSource, PriceUpdate
 from venue.numbers import e18_to_e8, parse_e8_num
 from venue.wire_common import (
     CONVERSION_ERRORS,
@@ -63,7 +63,7 @@ def _int_field(x: object) -> int:
     return x
 
 
-def _polybolt_ticks(env: dict[str, Any], source: PriceSource, ts_recv_ns: int) -> list[PriceTick]:
+def _polybolt_ticks(env: dict[str, Any], source: PriceSource, ts_recv_ns: int) -> list[PriceUpdate]:
     """One envelope of ``price.crypto``/``price.crypto.twap``: a tick, or a snapshot's points."""
     where = str(env.get("channel"))
     f = "payload"
@@ -94,7 +94,7 @@ def _polybolt_ticks(env: dict[str, Any], source: PriceSource, ts_recv_ns: int) -
             f = "timestamp"
             ts = p.get("timestamp")
             ts_ms = parse_ms(env["ts"] if ts is None else ts)
-            ticks.append(PriceTick(asset=asset, source=source, price_e8=price, ts_event_ms=ts_ms,
+            ticks.append(PriceUpdate(asset=asset, source=source, price_e8=price, ts_event_ms=ts_ms,
                                    ts_recv_ns=ts_recv_ns, provider=provider,
                                    window_seconds=window, seq=seq, snapshot=snapshot))
     except CONVERSION_ERRORS as exc:
@@ -103,7 +103,7 @@ def _polybolt_ticks(env: dict[str, Any], source: PriceSource, ts_recv_ns: int) -
 
 
 def decode_polybolt(frame: bytes | str, ts_recv_ns: int, *,
-                    max_bytes: int = MAX_FRAME_BYTES) -> list[PriceTick]:
+                    max_bytes: int = MAX_FRAME_BYTES) -> list[PriceUpdate]:
     """Decode one PolyBolt frame (§3.2) into price ticks.
 
     ``price.crypto`` (the exchange price; the payload's ``source`` is kept in ``provider``)
@@ -113,7 +113,7 @@ def decode_polybolt(frame: bytes | str, ts_recv_ns: int, *,
     raises ``WireError(reason="venue_error")`` naming the code. Raises only :class:`WireError`.
     """
     doc = load_frame(frame, max_bytes)
-    out: list[PriceTick] = []
+    out: list[PriceUpdate] = []
     for env in events_of(doc, "polybolt"):
         op = env.get("op")
         if op is not None:
@@ -133,7 +133,7 @@ def decode_polybolt(frame: bytes | str, ts_recv_ns: int, *,
     return out
 
 
-def _rtds_ticks(env: dict[str, Any], topic: str, ts_recv_ns: int) -> list[PriceTick]:
+def _rtds_ticks(env: dict[str, Any], topic: str, ts_recv_ns: int) -> list[PriceUpdate]:
     """One RTDS price message: an update, or a subscribe-time dump under ``payload.data``."""
     source, window = _RTDS_TOPICS[topic]
     twap = source is PriceSource.TWAP
@@ -164,7 +164,7 @@ def _rtds_ticks(env: dict[str, Any], topic: str, ts_recv_ns: int) -> list[PriceT
             f = "timestamp"
             ts = p.get("timestamp")
             ts_ms = parse_ms(env["timestamp"] if ts is None else ts)
-            ticks.append(PriceTick(asset=asset, source=source, price_e8=price, ts_event_ms=ts_ms,
+            ticks.append(PriceUpdate(asset=asset, source=source, price_e8=price, ts_event_ms=ts_ms,
                                    ts_recv_ns=ts_recv_ns, window_seconds=window,
                                    snapshot=snapshot))
     except CONVERSION_ERRORS as exc:
@@ -173,7 +173,7 @@ def _rtds_ticks(env: dict[str, Any], topic: str, ts_recv_ns: int) -> list[PriceT
 
 
 def decode_rtds(frame: bytes | str, ts_recv_ns: int, *,
-                max_bytes: int = MAX_FRAME_BYTES) -> list[PriceTick]:
+                max_bytes: int = MAX_FRAME_BYTES) -> list[PriceUpdate]:
     """Decode one legacy RTDS frame (§3.1) into price ticks.
 
     ``crypto_prices`` → BINANCE, ``crypto_prices_chainlink`` → CHAINLINK, the TWAP topics
@@ -182,7 +182,7 @@ def decode_rtds(frame: bytes | str, ts_recv_ns: int, *,
     :class:`WireError`.
     """
     doc = load_frame(frame, max_bytes)
-    out: list[PriceTick] = []
+    out: list[PriceUpdate] = []
     for env in events_of(doc, "rtds"):
         topic = env.get("topic")
         if topic is None:

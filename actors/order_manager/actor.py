@@ -29,7 +29,7 @@ from messages import (
     MarketsChanged,
     OrderEvent,
     SlotReady,
-    TimerTick,
+    TimerFired,
     TradeEvent,
 )
 from messages.errors import VenueError
@@ -37,7 +37,7 @@ from runtime import trace
 from runtime.actor import Actor
 from runtime.sinks import EventSink, MetricSink, Tell
 from runtime.slot import LatestSlot
-from runtime.ticker import Ticker
+from runtime.timer import PeriodicTimer
 from trading.order_report import Outbox
 from trading.order_steps import Steps
 from trading.order_tracker import OrderTracker
@@ -57,12 +57,12 @@ class OrderManager(Actor):
     switch), the gateway (signer, REST client, dead-man heartbeat) and its timers.
 
     Thread ownership: everything on this object belongs to the actor's thread (the signer and
-    the REST session are not thread-safe); the two ``Ticker`` threads only ``tell`` timer
+    the REST session are not thread-safe); the two ``PeriodicTimer`` threads only ``tell`` timer
     messages; the desired slot has its own lock; ``stats()`` is asked through the mailbox.
 
     Accepts: ``SlotReady`` (take the newest ``DesiredQuotes``), ``MarketsChanged``,
     ``OrderEvent``, ``TradeEvent``, ``FeedStatus`` (user feed connected →
-    reconcile from ``GET /data/orders``), ``CancelAll``, ``KillSwitch``, ``TimerTick``
+    reconcile from ``GET /data/orders``), ``CancelAll``, ``KillSwitch``, ``TimerFired``
     (``heartbeat``, ``orders``). Asked: ``stats()``, ``shutdown()``.
     Emits: ``OrderPlaced``/``OrderRejected``/``OrderCanceled``/``OrderFilled`` to ``sinks``;
     kind ``order`` records (desired taken, cancels, posts with hashes, outcomes) and kind
@@ -105,9 +105,9 @@ class OrderManager(Actor):
         self._user_feed_stale = user_feed_stale
         self._recovered_sink = recovered_sink
         self._clock = clock
-        self._timers = timers
+        self._timers_on = timers
         self._shut_down = False
-        self._tickers: list[Ticker] = []
+        self._timers: list[PeriodicTimer] = []
         self._heartbeat_errors = 0
         self._identity = f"maker {maker or '(gateway)'}, signature type {signature_type}"
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -118,7 +118,7 @@ class OrderManager(Actor):
             FeedStatus: self.on_feed_status,
             CancelAll: self.on_cancel_all,
             KillSwitch: self.on_kill_switch,
-            TimerTick: self.on_timer,
+            TimerFired: self.on_timer,
         }
         # A dry run: the paper exchange fills our orders from the market channel, which this
         # actor then reads too.
@@ -131,20 +131,20 @@ class OrderManager(Actor):
     def on_start(self) -> None:
         self.reconcile()
         self.on_heartbeat()
-        if self._timers:
+        if self._timers_on:
             ref = self.actor_ref
 
-            def tick(name: str) -> Callable[[], None]:
+            def fired(name: str) -> Callable[[], None]:
                 def fire() -> None:
-                    # A tick racing the actor's stop is dropped; the ticker stops too.
+                    # A timer racing the actor's stop is dropped; the timer stops too.
                     with contextlib.suppress(pykka.ActorDeadError):
-                        ref.tell(TimerTick(name=name, ts_recv_ns=time.time_ns()))
+                        ref.tell(TimerFired(name=name, ts_recv_ns=time.time_ns()))
                 return fire
 
-            self._tickers = [
-                Ticker(self._params.heartbeat_interval_s, tick("heartbeat"),
+            self._timers = [
+                PeriodicTimer(self._params.heartbeat_interval_s, fired("heartbeat"),
                        name="heartbeat").start(),
-                Ticker(HOUSEKEEPING_S, tick("orders"), name="orders").start(),
+                PeriodicTimer(HOUSEKEEPING_S, fired("orders"), name="orders").start(),
             ]
         logger.info("order manager: started (%s)", self._identity)
 
@@ -165,9 +165,9 @@ class OrderManager(Actor):
             logger.error("order manager: cancel-all after failure failed: %s", exc)
 
     def _stop_tickers(self) -> None:
-        for t in self._tickers:
+        for t in self._timers:
             t.stop()
-        self._tickers = []
+        self._timers = []
 
     def on_receive(self, message: Any) -> Any:
         handler = self._handlers.get(type(message))
@@ -282,7 +282,7 @@ class OrderManager(Actor):
         elif not self._shut_down and self.planner.resume(msg.reason):
             self.run_pass()
 
-    def on_timer(self, msg: TimerTick) -> None:
+    def on_timer(self, msg: TimerFired) -> None:
         if msg.name == "heartbeat":
             self.on_heartbeat()
         elif msg.name == "orders":

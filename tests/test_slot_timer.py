@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from runtime.slot import LatestSlot
-from runtime.ticker import Ticker, next_deadline
+from runtime.timer import PeriodicTimer, next_deadline
 
 
 def test_slot_wakes_only_when_empty_and_counts_replacements():
@@ -52,7 +52,7 @@ def test_ticker_calls_back_and_stops():
         if len(count) >= 3:
             fired.set()
 
-    t = Ticker(0.01, cb, name="test").start()
+    t = PeriodicTimer(0.01, cb, name="test").start()
     try:
         assert fired.wait(5)
     finally:
@@ -72,7 +72,7 @@ def test_ticker_survives_a_failing_callback():
             raise RuntimeError("boom")
         fired.set()
 
-    t = Ticker(0.01, cb, name="failing").start()
+    t = PeriodicTimer(0.01, cb, name="failing").start()
     try:
         assert fired.wait(5)
     finally:
@@ -81,4 +81,4 @@ def test_ticker_survives_a_failing_callback():
 
 def test_ticker_rejects_bad_interval():
     with pytest.raises(ValueError, match="interval"):
-        Ticker(0, lambda: None, name="bad")
+        PeriodicTimer(0, lambda: None, name="bad")

@@ -1,5 +1,5 @@
 """Periodic work skips the ticks it missed instead of firing them in a burst (design §1.7):
-the ``Ticker`` thread and the supervisor's status line, both on a virtual clock.
+the ``PeriodicTimer`` thread and the supervisor's status line, both on a virtual clock.
 
 The virtual clock moves only when the code under test waits (``VirtualEvent.wait`` advances it
 by the timeout) or when a step is made to take long on purpose, so each test knows exactly
@@ -18,7 +18,7 @@ import pytest
 import polymm.supervisor as supervisor_module
 from polymm.config import load_config
 from polymm.supervisor import Supervisor
-from runtime.ticker import Ticker
+from runtime.timer import PeriodicTimer
 
 T0 = 1000.0
 
@@ -72,7 +72,7 @@ def test_ticker_fires_once_after_a_long_callback_then_stays_on_its_grid() -> Non
             done.set()
             ticker.stop()  # from its own thread: sets the event, no join
 
-    ticker = Ticker(1.0, callback, name="virtual", clock=vt.clock, event=VirtualEvent(vt))
+    ticker = PeriodicTimer(1.0, callback, name="virtual", clock=vt.clock, event=VirtualEvent(vt))
     ticker.start()
     try:
         assert done.wait(10)
