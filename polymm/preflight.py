@@ -1,4 +1,4 @@
-"""Pre-flight: the checks that must pass before real money trades (issue 15, research §11).
+"""Pre-flight: the checks that must pass before real money trades (research §11).
 
 ``run_checks(cfg, venue)`` reads the venue, Gamma and the chain, applies the rules of
 ``polymm.preflight_checks``, and returns a ``Report`` whose ``failures`` are one line each

@@ -31,6 +31,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 ASK_S = 5.0
+# The end-to-end tests pin the quoting they were written for (tight quotes that rest near the
+# top and fill), not the shipped defaults, which are tuned to lose little to the sim's takers.
+QUOTE_PARAMS: dict[str, object] = {"quoter.half_spread_pips": 150,
+                                   "quoter.skew_pips_per_share": 2.0}
+QUOTING = [a for k, v in QUOTE_PARAMS.items() for a in ("--set", f"{k}={v}")]
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def series_override(window_s: int, asset: str = "btc") -> str:
 def run_bot(args: Sequence[str], tmp: Path, *, timeout_s: float) -> BotRun:
     """``bin/polymm run *args`` with the event log and summary under ``tmp``."""
     summary_path = tmp / "run-summary.json"
-    cmd = [sys.executable, str(REPO / "bin" / "polymm"), "run", *args,
+    cmd = [sys.executable, str(REPO / "bin" / "polymm"), "run", *QUOTING, *args,
            "--set", f"event_log.dir={tmp / 'events'}", "--set", "statsd.enabled=false",
            "--summary", str(summary_path)]
     err_path = tmp / "stderr.txt"
@@ -125,7 +130,7 @@ class Harness:
         self.window_s = window_s
         self.sim_args = list(sim_args)
         self.overrides: dict[str, object] = {
-            "statsd.enabled": False, "event_log.dir": str(tmp / "events"),
+            **QUOTE_PARAMS, "statsd.enabled": False, "event_log.dir": str(tmp / "events"),
             "sim.window_seconds": window_s,
             "discovery.series": [{"asset": "btc", "interval": f"{window_s}s", "windows": 2}],
             "logging.status_interval_s": 1000.0,
