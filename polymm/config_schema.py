@@ -106,9 +106,10 @@ class VenueConfig:
     connect_timeout_s: float = field(default=1.0, metadata=rng(0.05, 60))
     # Polygon JSON-RPC (pre-flight's collateral reads): a provider URL often embeds a key, so
     # it is a secret (from the environment only); None = the simulated venue's chain. And the
-    # venue's geoblock check (§11.2).
+    # venue's geoblock check (§11.2): None = Polymarket's in live mode, the simulated venue's
+    # otherwise.
     rpc_url: Secret | None = None
-    geoblock_url: str = "sim"
+    geoblock_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

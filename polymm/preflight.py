@@ -132,7 +132,7 @@ def resolve_urls(cfg: Any, sim_base_url: str | None,
     when unset."""
     secret = cfg.venue.rpc_url
     rpc = "sim" if secret is None else str(secret.reveal())
-    geo = str(cfg.venue.geoblock_url)
+    geo = cfg.venue.geoblock_url or (GEOBLOCK_URL if cfg.mode == "live" else "sim")
     if rpc == "sim":
         rpc = sim_chain_url or (_sim_chain_url(sim_base_url) if sim_base_url else "")
     if geo == "sim":

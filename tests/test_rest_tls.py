@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from messages.errors import VenueError
+from messages.errors import NotSent, VenueError
 from venue.keepalive import KeepAliveAdapter
 from venue.rest import ClobClient
 
@@ -86,7 +86,7 @@ def test_untrusted_certificate_fails_before_sending(tls_server: tuple[str, Path]
             client.server_time()
     finally:
         client.close()
-    assert type(info.value) is VenueError and "not sent" in str(info.value)
+    assert type(info.value) is NotSent and "not sent" in str(info.value)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
 
 
