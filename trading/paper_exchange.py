@@ -197,13 +197,17 @@ class PaperExchange:
         """Cancel every open or in-flight order of ours."""
         return self.cancel(sorted(self._orders), now_ms)[0]
 
-    def open_orders(self) -> list[RemoteOrder]:
-        """Our orders resting in the book (arrived, not yet canceled), as ``GET /data/orders``."""
+    def open_orders(self, *, listed: bool = False) -> list[RemoteOrder]:
+        """Our orders resting in the book (arrived, not yet canceled). ``listed``: as
+        ``GET /data/orders`` shows them, without the ones whose cancel has been answered
+        (the venue stops listing those at once; here the cancel lands after the latency, and a
+        fill can still beat it)."""
         return [RemoteOrder(order_id=k, condition_id=o.condition_id, token_id=o.token_id,
                             side=o.side, price_pips=o.price_pips,
                             original_size_micro=o.size_micro,
                             size_matched_micro=o.matched_micro, status="LIVE")
-                for k, o in sorted(self._orders.items()) if o.state == LIVE]
+                for k, o in sorted(self._orders.items())
+                if o.state == LIVE and not (listed and o.cancel_sent)]
 
     # -- time and the tape ---------------------------------------------------------------------
 

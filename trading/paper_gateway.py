@@ -41,8 +41,8 @@ from venue.gateway import (
     PostVerdict,
     SignedOrder,
     SignRefusal,
+    check_quote,
 )
-from venue.orders import SIZE_STEP_MICRO, limit_order_amounts_int
 from venue.refusals import Refusal
 
 MarketMessage = BookSnapshot | BookChange | LastTrade | TickSizeChanged | MarketResolved
@@ -58,9 +58,6 @@ class PaperGateway:
         self._post_only = post_only
         self._wall_ms = wall_ms
         self._n = 0
-        # Canceled by a reply already given, though the paper exchange applies the cancel only
-        # after its latency: the venue no longer lists such an order.
-        self._canceled: set[OrderHash] = set()
 
     # -- the market channel --------------------------------------------------------------------
 
@@ -99,17 +96,11 @@ class PaperGateway:
 
     def sign(self, quote: DesiredQuote, market: MarketInfo,
              tick_pips: int) -> SignedOrder | SignRefusal:
-        size = quote.size_micro - quote.size_micro % SIZE_STEP_MICRO
-        try:
-            limit_order_amounts_int(quote.side, quote.price_pips, size, tick_pips,
-                                    min_size_micro=market.min_size_micro)
-        except ValueError as exc:
-            why = str(exc)
-            reason = RejectReason.TICK if "tick" in why else RejectReason.MIN_SIZE
-            return SignRefusal(quote=quote, reason=reason, message=why)
-        if size != quote.size_micro:
-            quote = DesiredQuote(condition_id=quote.condition_id, token_id=quote.token_id,
-                                 side=quote.side, price_pips=quote.price_pips, size_micro=size)
+        checked = check_quote(quote, market, tick_pips)
+        if isinstance(checked, SignRefusal):
+            return checked
+        quote = checked[0]
+        size = quote.size_micro
         self._n += 1
         # A local id shaped like the venue's (32 bytes of hex), unique per order.
         digest = hashlib.sha256(f"paper:{self._n}:{quote.token_id}:{quote.side.value}:"
@@ -137,13 +128,10 @@ class PaperGateway:
     def finish_cancel(self, pending: object) -> CancelReply | Refusal:
         assert isinstance(pending, tuple)
         canceled, not_canceled = self.exchange.cancel(list(pending), self._wall_ms())
-        self._canceled.update(canceled)
         return CancelReply(canceled=tuple(canceled), not_canceled=dict(not_canceled))
 
     def cancel_all(self) -> CancelReply | Refusal:
-        canceled = self.exchange.cancel_all(self._wall_ms())
-        self._canceled.update(canceled)
-        return CancelReply(canceled=tuple(canceled))
+        return CancelReply(canceled=tuple(self.exchange.cancel_all(self._wall_ms())))
 
     def heartbeat(self) -> Refusal | None:
         return None  # nothing rests at a venue: there is no dead-man switch to keep
@@ -155,9 +143,7 @@ class PaperGateway:
         return tick
 
     def open_orders(self) -> list[RemoteOrder]:
-        # Forget the ones the paper exchange is done with (it returns None for those).
-        self._canceled = {h for h in self._canceled if self.exchange.matched_micro(h) is not None}
-        return [o for o in self.exchange.open_orders() if o.order_id not in self._canceled]
+        return self.exchange.open_orders(listed=True)
 
     def look_up(self, order_id: OrderHash) -> RemoteOrder | None:
         return next((o for o in self.open_orders() if o.order_id == order_id), None)

@@ -177,6 +177,26 @@ def cancel_reply(doc: Any) -> CancelReply:
         if isinstance(not_canceled, dict) else {})
 
 
+def check_quote(quote: DesiredQuote, market: MarketInfo,
+                tick_pips: int) -> tuple[DesiredQuote, tuple[int, int]] | SignRefusal:
+    """A quote checked as the venue checks an order (tick, price range, size step, market
+    minimum) before it is signed: the quote with its size floored to the venue's step and its
+    ``(maker_amount, taker_amount)``, or why it cannot be an order. Every gateway's ``sign``
+    starts here, so the CLOB's and the paper exchange's refuse the same quotes."""
+    size = quote.size_micro - quote.size_micro % SIZE_STEP_MICRO
+    try:
+        amounts = limit_order_amounts_int(quote.side, quote.price_pips, size, tick_pips,
+                                          min_size_micro=market.min_size_micro)
+    except ValueError as exc:
+        why = str(exc)
+        reason = RejectReason.TICK if "tick" in why else RejectReason.MIN_SIZE
+        return SignRefusal(quote=quote, reason=reason, message=why)
+    if size != quote.size_micro:
+        quote = DesiredQuote(condition_id=quote.condition_id, token_id=quote.token_id,
+                             side=quote.side, price_pips=quote.price_pips, size_micro=size)
+    return quote, amounts
+
+
 class Gateway(Protocol):
     """The venue as the OrderManager sees it (see the module docstring)."""
 
@@ -259,24 +279,16 @@ class ClobGateway:
 
     def sign(self, quote: DesiredQuote, market: MarketInfo,
              tick_pips: int) -> SignedOrder | SignRefusal:
-        size = quote.size_micro - quote.size_micro % SIZE_STEP_MICRO
-        try:
-            maker_amt, taker_amt = limit_order_amounts_int(
-                quote.side, quote.price_pips, size, tick_pips,
-                min_size_micro=market.min_size_micro)
-        except ValueError as exc:
-            why = str(exc)
-            reason = RejectReason.TICK if "tick" in why else RejectReason.MIN_SIZE
-            return SignRefusal(quote=quote, reason=reason, message=why)
+        checked = check_quote(quote, market, tick_pips)
+        if isinstance(checked, SignRefusal):
+            return checked
+        quote, (maker_amt, taker_amt) = checked
         order = Order.create(maker=self._maker, signer=self._signer_addr,
                              token_id=quote.token_id, maker_amount=maker_amt,
                              taker_amount=taker_amt, side=0 if quote.side is Side.BUY else 1,
                              timestamp_ms=self._wall_ms(), signature_type=self._sig_type)
         h, sig = self._signer.sign_with_hash(order, exchange=market.exchange,
                                              domain_version=market.domain_version)
-        if size != quote.size_micro:
-            quote = DesiredQuote(condition_id=quote.condition_id, token_id=quote.token_id,
-                                 side=quote.side, price_pips=quote.price_pips, size_micro=size)
         return SignedOrder(order_id=OrderHash(h), quote=quote,
                            body=order_body(order, sig, owner=self._owner,
                                            post_only=self._post_only))
