@@ -298,10 +298,11 @@ class OrderManager(Actor):
         failed = self._gateway.heartbeat()
         if failed is not None:
             self._heartbeat_errors += 1
-            self.out.incr("orders.heartbeat_errors")
+            self._box.incr("orders.heartbeat_errors")
             logger.warning("order manager: heartbeat failed: %s", failed.message)
-            return
-        self.out.timing_ms("orders.heartbeat_ms", (time.perf_counter_ns() - t0) / 1e6)
+        else:
+            self._box.timing_ms("orders.heartbeat_ms", (time.perf_counter_ns() - t0) / 1e6)
+        self._flush()
 
     def on_housekeeping(self) -> None:
         """Look up unresolved orders, refresh gauges, and run a pass (budgets and back-off may
