@@ -60,6 +60,7 @@ def measure() -> dict[str, Any]:
         new_account,
         open_market,
         order_bodies,
+        roomy_window_s,
         start_sim,
         wait_until,
     )
@@ -67,7 +68,8 @@ def measure() -> dict[str, Any]:
     from polymm.wiring import build_venue
 
     rec = _Recorder(ROOT)
-    sim = start_sim("--noise-rate", "0", "--assets", "btc", "--window-seconds", "900")
+    sim = start_sim("--noise-rate", "0", "--assets", "btc",
+                    "--window-seconds", str(roomy_window_s(120)))
     sup = mover = None
     try:
         market = open_market(sim.base_url, min_left_s=120)

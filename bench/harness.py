@@ -40,6 +40,22 @@ def get_json(base_url: str, path: str) -> Any:
         return orjson.loads(resp.read())
 
 
+def roomy_window_s(min_left_s: float, *, base_s: int = 900, now_s: float | None = None) -> int:
+    """A window length of at least ``base_s`` whose current window has ``min_left_s`` and a
+    minute more to run, for the simulator's ``--window-seconds``.
+
+    Windows are aligned to multiples of their length on the wall clock, so a fixed length puts
+    a boundary within a benchmark's first minutes now and then, and waiting it out can cost a
+    whole ``min_left_s``. Another length moves the boundary instead: only the benchmarks that
+    take their market with ``open_market`` use this, and nothing of theirs reads the label.
+    """
+    now = time.time() if now_s is None else now_s
+    for window_s in range(base_s, base_s + 3600):
+        if window_s - int(now) % window_s >= min_left_s + 60:
+            return window_s
+    raise PolymmError(f"no window length from {base_s} s leaves {min_left_s:.0f} s")
+
+
 def open_market(base_url: str, *, asset: str = "btc", strategy: str = "bands",
                 alias: str = "bench", min_left_s: float = 0.0) -> Market:
     """The ``asset`` market of the window open now, from ``GET /gamma/events``.

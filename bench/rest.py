@@ -23,7 +23,15 @@ from urllib.parse import urlsplit
 import orjson
 
 from bench.common import Result
-from bench.harness import Account, new_account, open_market, order_bodies, pct, start_sim
+from bench.harness import (
+    Account,
+    new_account,
+    open_market,
+    order_bodies,
+    pct,
+    roomy_window_s,
+    start_sim,
+)
 from messages import Market
 from venue.auth import l2_headers
 
@@ -97,7 +105,8 @@ def _run_once(acct: Account, market: Market, conn: http.client.HTTPConnection,
 
 def measure(repeats: int) -> Result:
     res = Result(SCENARIO)
-    sim = start_sim("--noise-rate", "0", "--assets", "btc", "--window-seconds", "900")
+    sim = start_sim("--noise-rate", "0", "--assets", "btc",
+                    "--window-seconds", str(roomy_window_s(120)))
     acct = None
     conn = None
     try:

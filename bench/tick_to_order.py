@@ -68,6 +68,7 @@ from bench.harness import (
     open_market,
     order_bodies,
     pct,
+    roomy_window_s,
     start_sim,
     wait_until,
 )
@@ -141,7 +142,7 @@ def run_condition(*, market_rate: float, blocks: int, switch_s: float = SWITCH_I
                   ) -> dict[str, Any]:
     """One fresh venue + bot; ``blocks`` lists of path samples and the pooled stage times.
     ``price``: the paths start at reference-price steps instead of book moves."""
-    args = ["--noise-rate", "0", "--assets", "btc", "--window-seconds", "900"]
+    args = ["--noise-rate", "0", "--assets", "btc", "--window-seconds", str(roomy_window_s(120))]
     if market_rate:
         args += ["--market-rate", str(market_rate)]
     if price:

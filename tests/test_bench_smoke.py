@@ -121,6 +121,21 @@ def test_rest_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     assert obj["client_p50_us"] > 0 and obj["raw_p50_us"] > 0  # type: ignore[operator]
 
 
+def test_roomy_window_s_never_puts_a_boundary_in_the_first_three_minutes() -> None:
+    # Every second of a 900 s window, across a boundary: a fixed 900 leaves under 180 s in
+    # the last 180 of them, and the benchmark then waited the window out (CI timed out so).
+    from bench.harness import roomy_window_s
+
+    start = 1_800_000_000 // 900 * 900
+    lengths = set()
+    for now in range(start - 900, start + 900):
+        window_s = roomy_window_s(120, now_s=now)
+        assert 900 <= window_s < 900 + 3600
+        assert window_s - now % window_s >= 180, (now, window_s)
+        lengths.add(window_s)
+    assert lengths != {900}
+
+
 @pytest.mark.e2e
 def test_tick_to_order_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import tick_to_order
