@@ -40,9 +40,10 @@ DECODE, STATE, SLOT_WAIT, QUOTE, ORDER_WAIT, DIFF, CANCEL, SIGN, SEND, REPLY = r
 # quote       the Quoter built the desired quotes and put them in the OrderManager's slot
 # order_wait  the OrderManager took them from its slot
 # diff        the OrderManager diffed desired against live orders
-# cancel      the pass's cancels came back (sequential replace) or were written (pipelined);
-#             only when the pass cancels first
-# sign        the orders of the first post batch were signed and their bodies built
+# cancel      the pass's cancels came back (sequential replace) or were written (pipelined,
+#             after the first post batch is signed); only when the pass cancels first
+# sign        the orders of the first post batch were signed and their bodies built (the
+#             pipelined replace signs before it writes the cancel: see stage_durations)
 # send        the first post batch's bytes were written (``ClobClient.last_send_ns``)
 # reply       its reply was read (``ClobClient.last_recv_ns``)
 
@@ -121,12 +122,14 @@ def paths(marks: Iterable[tuple[int, int, int]], *, end: int = SEND) -> dict[int
 
 def stage_durations(cause: int, row: list[int], *, end: int = SEND) -> dict[str, int]:
     """Nanoseconds spent in each marked stage up to ``end``: the time since the previous
-    marked stage (or since the cause for the first), keyed by stage name."""
+    mark in time (or since the cause for the first), keyed by stage name. Marks are taken in
+    time order, not in ``STAGES`` order: the pipelined replace signs before it writes the
+    cancel, so there ``sign`` is the signing after the diff and ``cancel`` the write after
+    it."""
     out: dict[str, int] = {}
     prev = cause
-    for stage in range(end + 1):
-        t = row[stage]
-        if t:
-            out[STAGES[stage]] = t - prev
-            prev = t
+    last = row[end]
+    for t, stage in sorted((t, s) for s, t in enumerate(row[:end + 1]) if t and t <= last):
+        out[STAGES[stage]] = t - prev
+        prev = t
     return out

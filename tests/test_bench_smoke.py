@@ -121,6 +121,14 @@ def test_rest_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     assert obj["client_p50_us"] > 0 and obj["raw_p50_us"] > 0  # type: ignore[operator]
 
 
+def test_om_pass_scenario() -> None:
+    from bench import om_pass
+
+    obj = _check(om_pass.measure(1), "om_pass",
+                 ("pass_p50_us", "presign_hits", "no_presign_pass_p50_us"))
+    assert obj["presign_hits"] > 0 and obj["no_presign_presign_hits"] == 0
+
+
 def test_roomy_window_s_never_puts_a_boundary_in_the_first_three_minutes() -> None:
     # Every second of a 900 s window, across a boundary: a fixed 900 leaves under 180 s in
     # the last 180 of them, and the benchmark then waited the window out (CI timed out so).

@@ -151,9 +151,10 @@ def refusal(**kw: Any) -> Refusal:
     ({}, [q(4500)], [q(4500)], []),  # nothing to change
     ({}, [q(4500)], [q(4000)], ["cancel", "sign", "post"]),  # cancels first, then posts
     ({}, [q(4500)], [], ["cancel"]),
-    # Pipelined: the cancel is written, the replacement posted, then the cancel's reply read.
+    # Pipelined: the replacement signed, the cancel written, the replacement posted at once,
+    # then the cancel's reply read.
     ({"pipeline_replace": True}, [q(4500)], [q(4000)],
-     ["write-cancel", "sign", "post", "read-cancel"]),
+     ["sign", "write-cancel", "post", "read-cancel"]),
     # A replacement that could trade with the order being canceled (a SELL Up at or below our
     # BUY Up at 4500) waits for the cancel's reply.
     ({"pipeline_replace": True}, [q(4500)], [q(4500, side=Side.SELL)],
@@ -162,7 +163,7 @@ def refusal(**kw: Any) -> Refusal:
     ({"pipeline_replace": True}, [q(4500)], [q(5500, token=DOWN)],
      ["write-cancel", "read-cancel", "sign", "post"]),
     ({"pipeline_replace": True}, [q(4500)], [q(5400, token=DOWN)],
-     ["write-cancel", "sign", "post", "read-cancel"]),
+     ["sign", "write-cancel", "post", "read-cancel"]),
     # More cancels than one request takes: sequential, batch by batch.
     ({"pipeline_replace": True, "cancel_burst": 1}, [q(4500), q(4400)], [],
      ["cancel"]),
@@ -327,3 +328,18 @@ def test_a_tick_rejection_fetches_the_tick_for_the_state() -> None:
     assert isinstance(changed, TickSizeChanged)
     assert (changed.token_id, changed.old_tick_pips, changed.new_tick_pips) == (
         UP, MARKET.tick_pips, 1000)
+
+
+def test_a_pipelined_cancel_refused_after_signing_posts_nothing_it_signed() -> None:
+    """The pipelined replace signs first, then writes the cancel: when that write is refused
+    the signed replacements are never posted nor tracked; the pass goes on as a sequential
+    one (signing afresh)."""
+    p = planner(pipeline_replace=True)
+    settle(p, [q(4500)])
+    p.set_desired(desired(2, [q(4000)]))
+    venue = Venue(overrides={"write-cancel": lambda s: refusal()})
+    assert drive(p.run_pass(2.0), venue, 2.0) == ["sign", "write-cancel", "sign", "post"]
+    posted = [o.order_id for s in venue.seen if isinstance(s, Post) for o in s.orders]
+    # The order still resting (its cancel was refused) and the one posted; nothing else.
+    assert len(posted) == 1 and posted[0] in {o.order_id for o in p.tracker.live_orders()}
+    assert len(p.tracker.live_orders()) == 2 and not p.tracker.in_flight_posts()

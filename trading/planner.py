@@ -8,8 +8,9 @@ a generator of ``trading.order_steps`` (see there for the protocol with its driv
 that need no venue are plain methods.
 
 With ``pipeline_replace`` (and cancels that fit one request) the cancels are written, not
-waited for: the replacements are posted at once, counted against the risk limits together with
-the orders being canceled, and the cancels' reply is read afterwards. Whatever could not go that
+waited for: the replacements are risk-checked (counted together with the orders being
+canceled) and signed first, then the cancel is written and the replacements posted right
+behind it, and the cancels' reply is read afterwards. Whatever could not go that
 way (risk trims, a replacement that could trade with a canceling order) is posted after the
 reply, as without it.
 
@@ -26,12 +27,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from messages import (
+    PIPS_PER_UNIT,
     ConditionId,
     DesiredQuote,
     DesiredQuotes,
     OrderEvent,
     OrderHash,
     RejectReason,
+    Side,
     TokenId,
     TradeEvent,
     TradeStatus,
@@ -50,6 +53,9 @@ from venue.gateway import CancelReply, MarketInfo
 from venue.refusals import Refusal
 
 logger = logging.getLogger("actors.order_manager")
+
+PRESIGN_TICKS = 1
+"""How many ticks either side of a desired quote ``presign_candidates`` offers."""
 
 def desired_ticks(desired: DesiredQuotes,
                   markets: dict[TokenId, MarketInfo]) -> dict[TokenId, int]:
@@ -88,10 +94,19 @@ class OrderPlanner:
         self.strays: set[OrderHash] = set()
         self.halted: str | None = None
         self.wall_ms = wall_ms
+        # The price each (token, side) quote last moved away from: a likely next price.
+        self.left_prices: dict[tuple[TokenId, Side], int] = {}
 
     # -- inputs without the venue ------------------------------------------------------------
 
     def set_desired(self, desired: DesiredQuotes) -> None:
+        old = self.desired
+        if old is not None:
+            was = {(q.token_id, q.side): q.price_pips for q in old.quotes}
+            for q in desired.quotes:
+                p0 = was.get((q.token_id, q.side))
+                if p0 is not None and p0 != q.price_pips:
+                    self.left_prices[(q.token_id, q.side)] = p0
         self.desired = desired
         self.report.suppressed.clear()
         self.ticks = desired_ticks(desired, self.markets)
@@ -159,6 +174,29 @@ class OrderPlanner:
         self.out.gauge("risk.kill_switch", 0)
         return True
 
+    def presign_candidates(self) -> list[tuple[DesiredQuote, MarketInfo, int]]:
+        """The orders the next replace will likely post, most likely first, to be signed
+        ahead (``venue.presign``): each desired quote a tick either side and at the price it
+        last left, then further ticks out (up to ``PRESIGN_TICKS``). Same market, token, side
+        and size as the quote; prices off ``[tick, 1 - tick]`` are left out."""
+        d = self.desired
+        if d is None or self.halted is not None:
+            return []
+        rings: list[list[tuple[DesiredQuote, MarketInfo, int]]] = [
+            [] for _ in range(max(1, PRESIGN_TICKS))]
+        for q in d.quotes:
+            info, tick = self.markets.get(q.token_id), self.ticks.get(q.token_id, 0)
+            if info is None or not tick or q.condition_id not in self._conditions:
+                continue
+            p0 = q.price_pips
+            prices = [(k - 1, p0 + sign * k * tick)
+                      for k in range(1, PRESIGN_TICKS + 1) for sign in (-1, 1)]
+            prices.insert(2, (0, self.left_prices.get((q.token_id, q.side), p0)))
+            for ring, price in prices:
+                if price != p0 and tick <= price <= PIPS_PER_UNIT - tick:
+                    rings[ring].append((dataclasses.replace(q, price_pips=price), info, tick))
+        return [c for ring in rings for c in ring]
+
     def gauges(self, now_s: float) -> None:
         counts = self.tracker.counts()
         self.out.gauge("orders.open", sum(counts[s.value] for s in OPEN))
@@ -198,8 +236,8 @@ class OrderPlanner:
     # -- the pass -----------------------------------------------------------------------------
 
     def run_pass(self, now_s: float) -> Steps:
-        """Diff → cancels → (pipelined: diff → risk → sign → post →) cancel replies → diff →
-        risk → sign → post."""
+        """Diff → cancels → (pipelined: risk → sign → cancel written → post →) cancel replies
+        → diff → risk → sign → post."""
         pipeline = self.params.pipeline_replace
         diff = self.diff(post_behind=pipeline)
         cancels = tuple(sorted(self.strays | set(diff.cancels)))
@@ -208,18 +246,30 @@ class OrderPlanner:
                 ids = set(cancels)
                 canceling = [o for o in self.tracker.live_orders() if o.order_id in ids]
                 self._cancel_sending(cancels, now_s)
-                pending, at = yield Cancel(cancels, wait=False)
-                if not isinstance(pending, Refusal):
-                    try:
-                        # The diff already posts behind older canceling orders; these are the
-                        # ones just canceled (left out of its matching, so its posts stand).
-                        posts = tuple(q for q in diff.posts
-                                      if not any(crosses(q, o) for o in canceling))
-                        yield from post_pass(self, dataclasses.replace(diff, posts=posts),
-                                             now_s, behind=True)
-                    finally:
-                        reply, at = yield FinishCancel(pending)
+                # The diff already posts behind older canceling orders; these are the ones
+                # just canceled (left out of its matching, so its posts stand).
+                posts = tuple(q for q in diff.posts if not any(crosses(q, o) for o in canceling))
+                written: list[tuple[Any, float]] = []
+
+                def write_cancel() -> Steps:
+                    # Written once the first replacements are signed, right before they are
+                    # posted: the cancel still goes first, and nothing but the post's own
+                    # bytes sits between the two writes.
+                    pending, at = yield Cancel(cancels, wait=False)
+                    written.append((pending, at))
+                    return not isinstance(pending, Refusal)
+
+                try:
+                    yield from post_pass(self, dataclasses.replace(diff, posts=posts), now_s,
+                                         behind=True, before_post=write_cancel)
+                    if not written:  # nothing was posted behind it
+                        yield from write_cancel()
+                finally:
+                    if written and not isinstance(written[0][0], Refusal):
+                        reply, at = yield FinishCancel(written[0][0])
                         self.cancel_result(reply, cancels, at)
+                pending, at = written[0]
+                if not isinstance(pending, Refusal):
                     yield from post_pass(self, self.diff(), now_s)
                     return
                 self.cancel_result(pending, cancels, at)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from messages import DesiredQuote, RejectReason, TickSizeChanged, TokenId
@@ -40,9 +40,13 @@ def post_record(seq: int, signed: Sequence[SignedOrder]) -> dict[str, Any]:
                        for s in signed]}
 
 
-def post_pass(p: OrderPlanner, diff: DiffResult, now_s: float, *, behind: bool = False) -> Steps:
+def post_pass(p: OrderPlanner, diff: DiffResult, now_s: float, *, behind: bool = False,
+              before_post: Callable[[], Steps] | None = None) -> Steps:
     """Risk → sign → post for the diff's posts. ``behind``: cancels are in flight; a post
-    the risk check trims waits for their reply (the next diff) instead of being refused."""
+    the risk check trims waits for their reply (the next diff) instead of being refused.
+    ``before_post``: steps run once, after the first batch is signed and right before it is
+    posted (the pipelined replace writes its cancel there); when they return False nothing
+    is posted. They do not run if nothing gets that far."""
     if p.halted is not None or not p.backoff.allowed(POST, now_s):
         return
     posts = [q for q in diff.posts
@@ -67,10 +71,11 @@ def post_pass(p: OrderPlanner, diff: DiffResult, now_s: float, *, behind: bool =
         for q, why in risk.dropped:
             p.out.incr("risk.trims", dim=why)
             p.report.reject("", q, RejectReason.RISK, why)
-    yield from send_posts(p, risk.accepted, now_s)
+    yield from send_posts(p, risk.accepted, now_s, before_post)
 
 
-def send_posts(p: OrderPlanner, quotes: Sequence[DesiredQuote], now_s: float) -> Steps:
+def send_posts(p: OrderPlanner, quotes: Sequence[DesiredQuote], now_s: float,
+               before_post: Callable[[], Steps] | None = None) -> Steps:
     now_ms = int(now_s * 1000)
     seq = p.desired.seq if p.desired is not None else -1
     for batch in batches(list(quotes), p.params.batch_size):
@@ -82,6 +87,10 @@ def send_posts(p: OrderPlanner, quotes: Sequence[DesiredQuote], now_s: float) ->
         results, at = yield Sign(tuple((q, p.markets[q.token_id],
                                         p.ticks.get(q.token_id, 0)) for q in batch))
         signed: list[SignedOrder] = []
+        if before_post is not None and any(not isinstance(r, SignRefusal) for r in results):
+            go, before_post = before_post, None
+            if not (yield from go()):
+                return
         for r in results:
             if isinstance(r, SignRefusal):
                 token = r.quote.token_id

@@ -34,6 +34,7 @@ from venue.eip712 import (
 __all__ = [
     "CLOB_AUTH_MESSAGE",
     "ApiCreds",
+    "L2Headers",
     "l1_headers",
     "l1_signature",
     "l2_headers",
@@ -147,6 +148,46 @@ def l2_headers(address: str, creds: ApiCreds, timestamp: int, method: str, path:
         "POLY_API_KEY": creds.api_key,
         "POLY_PASSPHRASE": creds.passphrase,
     }
+
+
+_HEADER_JUNK = frozenset("\r\n\x00")
+
+
+class L2Headers:
+    """The L2 headers of one (address, credentials) as raw header lines, for the order path.
+
+    What does not depend on the request (address, API key, passphrase, the HMAC key and its
+    SHA-256 state) is computed once; a request costs one HMAC state copy, two updates and a
+    base64 of the digest. Same headers and signature as ``l2_headers`` (the tests compare).
+    Raises ``ValueError`` if the secret is not base64 or a value could break a header line
+    (never quoting a secret). Pure; one thread at a time.
+    """
+
+    __slots__ = ("_base", "_head", "creds")
+
+    def __init__(self, address: str, creds: ApiCreds) -> None:
+        try:
+            key = base64.urlsafe_b64decode(creds.secret + "=" * (-len(creds.secret) % 4))
+        except ValueError:
+            raise ValueError("API secret is not url-safe base64") from None
+        for what, value in (("address", address), ("API key", creds.api_key),
+                            ("passphrase", creds.passphrase)):
+            if _HEADER_JUNK.intersection(value) or not value.isascii():
+                raise ValueError(f"L2 headers: the {what} cannot go in a header line")
+        self.creds = creds
+        self._base = hmac.new(key, digestmod=hashlib.sha256)
+        self._head = (f"POLY_ADDRESS: {address}\r\nPOLY_API_KEY: {creds.api_key}\r\n"
+                      f"POLY_PASSPHRASE: {creds.passphrase}\r\n").encode()
+
+    def lines(self, timestamp: int, method: str, path: str, body: bytes) -> bytes:
+        """``POLY_*: value\\r\\n`` lines for a request of ``method`` to ``path`` (no query)
+        with ``body`` as sent; ``method`` upper-case, ``path`` plain ASCII."""
+        h = self._base.copy()
+        ts = str(timestamp)
+        h.update(f"{ts}{method}{path}".encode())
+        h.update(body)
+        return b"".join((self._head, b"POLY_SIGNATURE: ", base64.urlsafe_b64encode(h.digest()),
+                         b"\r\nPOLY_TIMESTAMP: ", ts.encode(), b"\r\n"))
 
 
 def recover_order_signer(order_hash_hex: str, signature_hex: str) -> str:

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from messages import (
@@ -32,11 +31,24 @@ from messages import (
     TradeEvent,
 )
 from messages.errors import InvalidHeartbeat, VenueError
+from venue.gateway_replies import (
+    CancelReply,
+    PostOutcome,
+    PostReply,
+    PostVerdict,
+    cancel_reply,
+    decode_post_results,
+)
 from venue.orders import SIZE_STEP_MICRO, Order, exchange_for, limit_order_amounts_int, order_body
+from venue.presign import Identity, Key, PresignCache, Presigned
 from venue.refusals import CANCEL, POST, Refusal, refusal
 from venue.remote_orders import remote_orders
-from venue.rest_errors import classify_reject
 from venue.trades import our_trades
+
+# The typed replies live beside the gateway; its users take them from here as well.
+__all__ = ["CancelReply", "ClobApi", "ClobGateway", "Gateway", "MarketInfo", "PostOutcome",
+           "PostReply", "PostVerdict", "SignRefusal", "SignedOrder", "Signer", "cancel_reply",
+           "check_quote", "decode_post_results", "market_infos"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,97 +96,6 @@ class SignRefusal:
     quote: DesiredQuote
     reason: RejectReason
     message: str
-
-
-# The reply to ``POST /orders`` (protocol §5.3): the venue answers a batch with a list, in the
-# order of the batch, of ``{"success", "orderID", "status", "errorMsg", "retry_after_seconds"}``.
-# An entry can be missing, not an object, or name another order than the one we signed; each
-# of these is an *unknown* outcome (the order may rest at the venue: never re-sent, looked up).
-
-class PostVerdict(StrEnum):
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PostOutcome:
-    """What the venue said of one posted order.
-
-    ``status`` is the venue's order status when accepted (``live``, ``matched``, ``delayed``);
-    ``reason``/``message``/``retry_after_s`` describe a rejection; ``problem`` says why an
-    outcome is unknown (empty otherwise).
-    """
-
-    order_id: OrderHash
-    verdict: PostVerdict
-    status: str = ""
-    reason: RejectReason | None = None
-    message: str = ""
-    retry_after_s: float | None = None
-    problem: str = ""
-
-
-def decode_post_results(reply: Any, sent: Sequence[OrderHash]) -> list[PostOutcome]:
-    """One outcome per order of ``sent`` (our hashes, in batch order), from the venue's reply."""
-    entries = reply if isinstance(reply, list) else []
-    out: list[PostOutcome] = []
-    for i, h in enumerate(sent):
-        r = entries[i] if i < len(entries) else None
-        if not isinstance(r, dict):
-            why = "no entry for it" if r is None else "entry is not an object"
-            out.append(PostOutcome(order_id=h, verdict=PostVerdict.UNKNOWN, problem=why))
-            continue
-        venue_id = str(r.get("orderID") or "").lower()
-        if r.get("success"):
-            if venue_id in ("", h):
-                out.append(PostOutcome(order_id=h, verdict=PostVerdict.ACCEPTED,
-                                       status=str(r.get("status") or "live")))
-            else:
-                out.append(PostOutcome(order_id=h, verdict=PostVerdict.UNKNOWN,
-                                       problem=f"venue id {venue_id} is not our hash"))
-            continue
-        msg = str(r.get("errorMsg") or r.get("error") or "")
-        retry = r.get("retry_after_seconds")
-        out.append(PostOutcome(
-            order_id=h, verdict=PostVerdict.REJECTED, reason=classify_reject(200, msg),
-            message=msg,
-            retry_after_s=float(retry) if isinstance(retry, (int, float))
-            and not isinstance(retry, bool) else None))
-    return out
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PostReply:
-    """The venue's answer to one ``POST /orders``: one outcome per order, or the whole
-    request's ``refusal``. ``sent_ns``/``recv_ns``: wall clock at the first byte written and
-    after the reply was read (0 when unknown)."""
-
-    outcomes: tuple[PostOutcome, ...] = ()
-    refusal: Refusal | None = None
-    sent_ns: int = 0
-    recv_ns: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CancelReply:
-    """``DELETE /orders`` or ``/cancel-all``: ids canceled, and those not (id → why)."""
-
-    canceled: tuple[OrderHash, ...] = ()
-    not_canceled: Mapping[OrderHash, str] = field(default_factory=dict)
-
-
-def cancel_reply(doc: Any) -> CancelReply:
-    """The venue's ``{"canceled": [...], "not_canceled": {id: why}}`` (§5.3); ids lower-cased,
-    anything else ignored."""
-    doc = doc if isinstance(doc, dict) else {}
-    canceled = doc.get("canceled")
-    not_canceled = doc.get("not_canceled")
-    return CancelReply(
-        canceled=tuple(OrderHash(str(i).lower()) for i in canceled)
-        if isinstance(canceled, list) else (),
-        not_canceled={OrderHash(str(k).lower()): str(v) for k, v in not_canceled.items()}
-        if isinstance(not_canceled, dict) else {})
 
 
 def check_quote(quote: DesiredQuote, market: MarketInfo,
@@ -256,12 +177,19 @@ class ClobApi(Protocol):
     def get_order(self, order_id: str) -> dict[str, Any] | None: ...
 
 
+def _key(quote: DesiredQuote, market: MarketInfo) -> Key:
+    return (quote.token_id, quote.side, quote.price_pips, quote.size_micro, market.exchange,
+            market.domain_version)
+
+
 class ClobGateway:
     """Polymarket's CLOB: EIP-712 signing, ``POST /orders``, ``DELETE /orders`` on its own
     connection (written, then read), cancel-all, the dead-man heartbeat.
 
     ``owner`` is the API key (the envelope's ``owner``); a deposit wallet (signature type 3)
     signs as the wallet itself (protocol §6.2). ``wall_ms`` stamps order timestamps.
+    ``presign`` signs likely next orders while the OrderManager is idle; ``sign`` uses them
+    (``venue.presign``).
     """
 
     def __init__(self, *, client: ClobApi, signer: Signer, maker: str, signature_type: int,
@@ -276,17 +204,49 @@ class ClobGateway:
         self._post_only = post_only
         self._wall_ms = wall_ms
         self._hb_id = ""
+        self.presigned = PresignCache()
 
     def sign(self, quote: DesiredQuote, market: MarketInfo,
              tick_pips: int) -> SignedOrder | SignRefusal:
+        """The order for ``quote``: a presigned one when one matches (``venue.presign``),
+        else signed now."""
         checked = check_quote(quote, market, tick_pips)
         if isinstance(checked, SignRefusal):
             return checked
-        quote, (maker_amt, taker_amt) = checked
+        quote, amounts = checked
+        now_ms = self._wall_ms()
+        hit = self.presigned.take(_key(quote, market), tick_pips, self._identity(), now_ms)
+        if hit is not None:
+            return SignedOrder(order_id=hit.order_id, quote=quote, body=hit.body)
+        return self._sign(quote, market, amounts, now_ms)
+
+    def presign(self, quote: DesiredQuote, market: MarketInfo, tick_pips: int) -> bool:
+        """Sign ``quote`` ahead of need and keep it for ``sign``; whether a signature was made
+        (False: the quote is refused as it is, or a usable one is kept already)."""
+        checked = check_quote(quote, market, tick_pips)
+        if isinstance(checked, SignRefusal):
+            return False
+        quote, amounts = checked
+        key, identity, now_ms = _key(quote, market), self._identity(), self._wall_ms()
+        if self.presigned.has(key, tick_pips, identity, now_ms):
+            return False
+        s = self._sign(quote, market, amounts, now_ms)
+        self.presigned.put(key, Presigned(order_id=s.order_id, body=s.body,
+                                          tick_pips=tick_pips, identity=identity,
+                                          signed_ms=now_ms))
+        return True
+
+    def _identity(self) -> Identity:
+        return (self._signer.address, self._maker, self._signer_addr, self._sig_type,
+                self._owner, self._post_only)
+
+    def _sign(self, quote: DesiredQuote, market: MarketInfo, amounts: tuple[int, int],
+              now_ms: int) -> SignedOrder:
+        maker_amt, taker_amt = amounts
         order = Order.create(maker=self._maker, signer=self._signer_addr,
                              token_id=quote.token_id, maker_amount=maker_amt,
                              taker_amount=taker_amt, side=0 if quote.side is Side.BUY else 1,
-                             timestamp_ms=self._wall_ms(), signature_type=self._sig_type)
+                             timestamp_ms=now_ms, signature_type=self._sig_type)
         h, sig = self._signer.sign_with_hash(order, exchange=market.exchange,
                                              domain_version=market.domain_version)
         return SignedOrder(order_id=OrderHash(h), quote=quote,

@@ -42,9 +42,9 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
@@ -78,14 +78,28 @@ class TimedResponse(requests.Response):
 
 
 class Pending:
-    """A request ``KeepAliveAdapter.begin`` wrote; ``finish`` reads its reply once."""
+    """A request ``KeepAliveAdapter.begin`` (or ``begin_raw``) wrote; ``finish`` reads its
+    reply once. A raw request's ``PreparedRequest`` (for the reply and its errors) is only
+    built when asked for, after the write."""
 
-    __slots__ = ("done", "request", "sent_ns")
+    __slots__ = ("_raw", "_request", "done", "sent_ns")
 
-    def __init__(self, request: requests.PreparedRequest, sent_ns: int) -> None:
-        self.request = request
+    def __init__(self, request: requests.PreparedRequest | None, sent_ns: int,
+                 raw: tuple[str, str, bytes] | None = None) -> None:
+        self._request = request
+        self._raw = raw
         self.sent_ns = sent_ns
         self.done = False
+
+    @property
+    def request(self) -> requests.PreparedRequest:
+        if self._request is None:
+            method, url, body = self._raw or ("GET", "", b"")
+            p = requests.PreparedRequest()
+            p.method, p.url, p.body = method, url, body
+            p.headers = CaseInsensitiveDict()
+            self._request = p
+        return self._request
 
 
 def _failed(conn: _Connection, exc: BaseException) -> BaseException:
@@ -170,7 +184,21 @@ class _Connection:
         if "content-length" not in given and (body is not None
                                               or method in ("POST", "PUT", "PATCH")):
             lines.append(b"Content-Length: %d" % len(body or b""))
-        data = b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
+        self.write(b"\r\n".join(lines) + b"\r\n\r\n" + (body or b""))
+
+    def request_raw(self, method: str, path: str, head: bytes, body: bytes) -> None:
+        """Write one request whose header lines (``head``: each ending in CRLF, without Host
+        and Content-Length) were built and checked by the caller."""
+        self.sent_ns = 0
+        self.method = method
+        if _BAD_TARGET.search(path):
+            raise ValueError(f"illegal request target {path!r}")
+        self.write(b"".join((f"{method} {path} HTTP/1.1\r\nHost: ".encode("ascii"),
+                             self.host_header, b"\r\n", head,
+                             b"Content-Length: %d\r\n\r\n" % len(body), body)))
+
+    def write(self, data: bytes) -> None:
+        """Write a whole request (connecting first if needed: a failure there sends nothing)."""
         if self.sock is None:
             self.connect()
         assert self.sock is not None
@@ -250,14 +278,38 @@ class KeepAliveAdapter(BaseAdapter):
                 conn.close()  # readable while idle: closed by the server (or stray bytes)
             conn.request(request.method or "GET", path, request.headers, body)
         except BaseException as exc:
-            try:
-                err = _failed(conn, exc)
-            finally:
-                self._lock.release()
-            if isinstance(err, TransportError):
-                raise _as_requests_error(err, request) from err
-            raise
+            self._write_failed(conn, exc, lambda: request)
         return Pending(request, conn.sent_ns)
+
+    def begin_raw(self, method: str, path: str, head: bytes, body: bytes) -> Pending:
+        """``begin`` for a request given as its parts: ``path`` (with any query) on this
+        origin, ``head`` its header lines (each ending in CRLF; no Host, no Content-Length:
+        added here), ``body`` its bytes. The order path builds its requests so (no
+        ``PreparedRequest``, no per-header checks: ``head`` is the caller's, built from
+        checked parts). Raises as ``begin``."""
+        self._lock.acquire()
+        conn = self._conn
+        try:
+            sock = conn.sock
+            if sock is not None and wait_for_read(sock, timeout=0.0):
+                conn.close()  # readable while idle: closed by the server (or stray bytes)
+            conn.request_raw(method, path, head, body)
+        except BaseException as exc:
+            self._write_failed(conn, exc,
+                               lambda: Pending(None, 0, (method, self.origin + path,
+                                                         body)).request)
+        return Pending(None, conn.sent_ns, (method, self.origin + path, body))
+
+    def _write_failed(self, conn: _Connection, exc: BaseException,
+                      request: Callable[[], requests.PreparedRequest]) -> NoReturn:
+        """A ``begin`` that failed: free the connection and raise what failed."""
+        try:
+            err = _failed(conn, exc)
+        finally:
+            self._lock.release()
+        if isinstance(err, TransportError):
+            raise _as_requests_error(err, request()) from err
+        raise exc
 
     def finish(self, pending: Pending) -> TimedResponse:
         """Read the reply of a ``begin`` and free the connection.

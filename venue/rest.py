@@ -1,13 +1,12 @@
 """The CLOB REST client (protocol §5): orders, cancels, queries, heartbeats, API keys.
 
-One ``ClobClient`` per actor that talks REST (the OrderManager). Every request goes through the
-client's ``requests.Session`` (``venue.keepalive.new_session``), whose only adapter is a
-``KeepAliveAdapter`` holding one keep-alive connection: no environment (proxy/netrc) look-ups,
-no hooks, no cookies stored, bodies sent as the exact bytes that were signed (never
-re-serialized). ``DELETE /orders`` has a second keep-alive adapter of its own, driven through
-its ``begin``/``finish`` (``begin_cancel_orders`` writes the cancel, ``finish_cancel_orders``
-reads the reply), so a cancel can be in flight while its replacement is posted: ``Session.send``
-writes and reads in one call and cannot express that split.
+One ``ClobClient`` per actor that talks REST (the OrderManager), on a ``requests.Session``
+(``venue.keepalive.new_session``) whose only adapter is a ``KeepAliveAdapter`` with one
+keep-alive connection: no proxy/netrc look-ups, no hooks, no cookies, bodies sent as the
+exact bytes that were signed. The order path (``POST /orders``; ``DELETE /orders`` on a second
+adapter, so a cancel can be in flight while its replacement is posted, which ``Session.send``
+cannot express) is written with the adapter's ``begin_raw``/``finish``: header lines built
+once (``venue.auth.L2Headers``: only the signature and timestamp are per request).
 
 Errors (``venue.rest_errors``, the tree in ``messages.errors``): a non-2xx reply raises a
 ``VenueError`` subclass with the venue's status, message and ``retry_after_s``; a 2xx reply we
@@ -38,7 +37,7 @@ import requests
 
 from messages import RejectReason
 from messages.errors import BadReply, NotSent, PolymmError
-from venue.auth import ApiCreds, l1_headers, l2_headers
+from venue.auth import ApiCreds, L2Headers, l1_headers, l2_headers
 from venue.keepalive import KeepAliveAdapter, TimedResponse, new_session
 from venue.numbers import parse_pips_num
 from venue.rest_call import Call, RateLimitInfo, no_reply, prepared, rate_limit_of
@@ -102,6 +101,10 @@ class ClobClient:
         self.session = new_session(self.adapter)
         self._plain = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
         self._json = {**self._plain, "Content-Type": "application/json"}
+        self._json_head = b"".join(f"{k}: {v}\r\n".encode() for k, v in self._json.items())
+        # The base URL's path prefix (none for the CLOB): raw requests carry the path only.
+        self._prefix = self.base_url[len(self.adapter.origin):]
+        self._l2: L2Headers | None = None
         self.last_send_ns = 0
         self.last_recv_ns = 0
         self.rate_limit: RateLimitInfo | None = None
@@ -151,20 +154,35 @@ class ClobClient:
         return prepared(method, self.base_url + target, headers, body)
 
     def _begin(self, adapter: KeepAliveAdapter, method: str, route: str, *,
-               body: bytes | None = None) -> Call:
-        request = self._request(method, route, query=None, body=body, auth=True, extra=None)
+               body: bytes) -> Call:
+        """Write an L2-signed request with a JSON body (the order path: ``POST /orders``,
+        ``DELETE /orders``) as raw bytes: the same request ``_request`` would build, minus
+        its ``PreparedRequest`` and the per-header checks (``L2Headers`` checks the parts
+        once)."""
+        creds = self.creds
+        if creds is None:
+            raise NotSent(f"{method} {route}: no API credentials (derive them first)",
+                          code=RejectReason.AUTH.value)
+        l2 = self._l2
+        if l2 is None or l2.creds is not creds:
+            try:
+                l2 = self._l2 = L2Headers(self.address, creds)
+            except ValueError as exc:
+                raise NotSent(f"{method} {route}: {exc}", code=RejectReason.AUTH.value
+                              ) from None
+        head = self._json_head + l2.lines(self._clock(), method, route, body)
         try:
-            pending = adapter.begin(request)
+            pending = adapter.begin_raw(method, self._prefix + route, head, body)
         except requests.RequestException as exc:
             raise no_reply(method, route, exc) from exc
         return Call(adapter, pending, method, route)
 
-    def _finish(self, call: Call) -> TimedResponse | None:
+    def _finish(self, call: Call, *, order_route: bool = False) -> TimedResponse | None:
         try:
             reply = call.adapter.finish(call.pending)
         except requests.RequestException as exc:
             raise no_reply(call.method, call.route, exc) from exc
-        return self._outcome(reply)
+        return self._outcome(reply, order_route=order_route)
 
     def _outcome(self, reply: requests.Response, *, order_route: bool = False,
                  none_on_404: bool = False) -> TimedResponse | None:
@@ -234,7 +252,8 @@ class ClobClient:
     def post_orders(self, body: bytes) -> list[dict[str, Any]]:
         """``POST /orders`` with a JSON array of 1–15 envelopes; per-entry results in order
         (``success``/``errorMsg``: classify with ``classify_reject(200, errorMsg)``)."""
-        obj = self._decode(self._call("POST", "/orders", body=body, order_route=True), "/orders")
+        call = self._begin(self.adapter, "POST", "/orders", body=body)
+        obj = self._decode(self._finish(call, order_route=True), "/orders")
         if not isinstance(obj, list) or not all(isinstance(e, dict) for e in obj):
             raise BadReply("/orders: expected a JSON array of results")
         return obj
@@ -326,11 +345,6 @@ class ClobClient:
         return new_id
 
     # -- public reads -----------------------------------------------------------------------------
-
-    def get_book(self, token_id: str) -> dict[str, Any]:
-        """``GET /book?token_id=`` (the raw reply; 404 → ``VenueError`` status 404)."""
-        return self._dict(self._call("GET", "/book", query={"token_id": token_id}, auth=False),
-                          "/book")
 
     def get_tick_size(self, token_id: str) -> int:
         """``GET /tick-size?token_id=`` → the token's tick in pips (authoritative, §7.1)."""

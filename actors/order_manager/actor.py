@@ -18,7 +18,7 @@ from typing import Any
 
 import pykka
 
-from actors.order_manager.driver import Driver, look_up
+from actors.order_manager.driver import Driver, look_up, presign
 from actors.order_manager.shutdown import Shutdown
 from actors.order_output import OrderOutput
 from messages import (
@@ -342,6 +342,11 @@ class OrderManager(Actor):
             self._driver.run(self.planner.run_pass(self._clock()), cause_ns=cause)
         finally:
             self._flush()
+        if not self._shut_down:  # idle now: sign what the next replace will likely post
+            presign(self._gateway, self.planner.presign_candidates(), self._busy)
+
+    def _busy(self) -> bool:
+        return self._slot.peek_full() or not self.actor_inbox.empty()
 
     def _run(self, steps: Steps) -> None:
         try:
