@@ -47,8 +47,12 @@ class StateStatus(StateSummary):
     markets: list[dict[str, Any]]
     feeds: dict[str, bool]
     pnl_usd: float
+    pnl_micro: int
     pnl_unmarked: int
     fills: int
+    fees_usd: float
+    rebate_estimate_usd: float
+    collateral_usd: float
     kill_switch: bool
 
 
@@ -60,7 +64,8 @@ class State(Actor):
 
     Accepts: every message the feeds emit (``BookSnapshot``, ``BookChange``, ``TickSizeChanged``,
     ``LastTrade``, ``BestBidAsk``, ``MarketResolved``, ``PriceUpdate``, ``OrderEvent``,
-    ``TradeEvent``), ``MarketsChanged``, ``FeedStatus``, ``TimerFired`` and ``KillSwitch``.
+    ``TradeEvent``), ``MarketsChanged``, ``FeedStatus``, ``TimerFired``, ``KillSwitch``, and
+    the Treasury's ``PositionsMerged``/``PositionsRedeemed``.
     Emits: ``QuoteSnapshot`` into ``quote_slot``; resync requests through ``resync``; every
     applied input to the event log as kind ``in`` (what replay feeds back in).
     On failure: an exception in ``apply`` is logged and counted and the event skipped, so one
@@ -168,7 +173,10 @@ class State(Actor):
         return {
             "markets": m.market_summaries(self._now_ns // 1_000_000),
             "feeds": {f: m.feed_up(f) for f in ("market", "user", "price")},
-            "pnl_usd": pnl / 1e6, "pnl_unmarked": unmarked,
-            "fills": m.positions.fills, "kill_switch": m.kill_switch,
+            "pnl_usd": pnl / 1e6, "pnl_micro": pnl, "pnl_unmarked": unmarked,
+            "fills": m.positions.fills, "fees_usd": m.positions.fees_micro / 1e6,
+            "rebate_estimate_usd": m.positions.rebate_estimate_micro() / 1e6,
+            "collateral_usd": m.positions.collateral_micro() / 1e6,
+            "kill_switch": m.kill_switch,
             **self.summary(),
         }

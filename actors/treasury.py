@@ -1,15 +1,17 @@
 """The Treasury actor: merges complete sets and redeems resolved markets, off the hot path.
 
-Only signature type 0 is supported: an EOA that sends its own Polygon transactions and pays
-POL for gas. Deposit wallets (3), proxies (1) and Safes (2) act through Polymarket's relayer,
-not built here: the constructor refuses them; pre-flight refuses a live start with 1 or 2
-("signature type N ... is not supported yet"), and must refuse 3 until the relayer route exists.
+Signature types 0 and 3: an EOA sends its own Polygon transactions and pays POL for gas
+(``venue.chain_tx.EoaSender``); a deposit wallet's owner signs Batches that Polymarket's
+relayer executes (``venue.relayer_sender.RelayerSender``, one at a time). Proxies (1) and Safes
+(2) would need the relayer's PROXY/SAFE routes, not built: the constructor refuses them. The
+identifier logged before anything leaves is the transaction's hash (EOA) or the Batch digest;
+the relayer's transactionID and the on-chain hash are recorded once known (``TreasuryTx``).
 
 It never sleeps: a receipt is polled on later cycles; one missing after ``receipt_timeout_s``
 is logged as a timeout and still watched (a late receipt is booked; the transaction is given
-up once the account's nonce moves past it). UNVERIFIED (``venue.contracts``): Protocol V2
-(``v2``) markets are merged through the Router but never redeemed here (their resolution is
-read through the PositionManager, not the CTF).
+up once the sender says it was superseded: the account's nonce moved past it). UNVERIFIED
+(``venue.contracts``): Protocol V2 (``v2``) markets are merged through the Router but never
+redeemed here (their resolution is read through the PositionManager, not the CTF).
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from actors.treasury_io import ChainReads, TxSender
 from actors.ws_support import LogLimiter
 from messages import ConditionId, Market, MarketResolved, MarketsChanged, TimerFired, TradeEvent
-from messages.errors import ChainError, ConfigError, NotSent, VenueError
+from messages.errors import (
+    ChainError,
+    ConfigError,
+    NotSent,
+    RelayerRefused,
+    Unauthorized,
+    VenueError,
+)
 from messages.ids import MICRO_PER_UNIT
 from messages.treasury import TxStatus
 from runtime.actor import Actor
@@ -43,7 +52,6 @@ from trading.treasury import (
     steps_for,
     tx_record,
 )
-from venue.calldata import TxCall
 from venue.chain import Receipt
 from venue.chain_tx import GWEI, GasCaps, SignedTx
 from venue.contracts import CTF, contracts_for
@@ -57,11 +65,14 @@ __all__ = ["ChainReads", "Treasury", "TreasuryConfig", "TreasuryStats", "TxSende
 class TreasuryConfig:
     """Section ``treasury``: when to merge, how often to look, what a transaction may cost.
 
+    ``enabled``: whether a paper or live run starts the Treasury (a dry run never does: it has
+    no wallet; its paper exchange settles resolutions itself).
     ``merge_min_shares``: the least number of complete sets worth a merge. ``max_gas``: gas per
     transaction (estimate plus margin). ``max_fee_gwei`` and ``max_priority_fee_gwei``: the
     EIP-1559 caps per gas (the tip floor is 30 gwei, ``venue.chain_tx``).
     """
 
+    enabled: bool = True
     merge_min_shares: int = field(default=10, metadata=rng(1, 10_000_000))
     interval_s: float = field(default=30.0, metadata=rng(0.05, 3600))
     max_gas: int = field(default=600_000, metadata=rng(21_000, 30_000_000))
@@ -75,35 +86,8 @@ class TreasuryConfig:
                        max_priority_fee_wei=self.max_priority_fee_gwei * GWEI)
 
 
-class TxSender(Protocol):
-    """What the Treasury sends through (``venue.chain_tx.EoaSender``)."""
-
-    address: str
-
-    def sign(self, call: TxCall) -> SignedTx: ...
-
-    def submit(self, tx: SignedTx) -> str: ...
-
-    def receipt(self, tx_hash: str) -> Receipt | None: ...
-
-
-class ChainReads(Protocol):
-    """What the Treasury reads on chain (``venue.chain.ChainClient``); it owns it and closes
-    it on stop."""
-
-    def payout_denominator(self, ctf: str, condition_id: str) -> int: ...
-
-    def payout_numerator(self, ctf: str, condition_id: str, index: int) -> int: ...
-
-    def erc1155_balance(self, token: str, owner: str, token_id: int) -> int: ...
-
-    def nonce(self, address: str, block: str = "pending") -> int: ...
-
-    def close(self) -> None: ...
-
-
 class Treasury(Actor):
-    """Returns collateral: merges complete sets, redeems resolved markets (EOA only).
+    """Returns collateral: merges complete sets, redeems resolved markets (types 0 and 3).
 
     Thread ownership: the ledger, the markets, the in-flight actions and every counter belong
     to this actor's thread; the ``PeriodicTimer`` thread only tells it
@@ -121,9 +105,10 @@ class Treasury(Actor):
 
     Args:
         config: the ``treasury`` section. owner: our API key (whose fills are ours).
-        sender: signs and sends from the EOA (an ``EoaSender`` over ``chain``).
+        sender: an ``EoaSender`` over ``chain`` (type 0) or a ``RelayerSender`` (type 3,
+            owned here: closed on stop).
         chain: the JSON-RPC reads; owned here, closed on stop.
-        signature_type: ``venue.signature_type``; anything but 0 is refused.
+        signature_type: ``venue.signature_type``; 1 and 2 are refused.
         sinks: where the position messages go.
     """
 
@@ -135,9 +120,13 @@ class Treasury(Actor):
                  clock_s: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         errors = []  # the loader checks each range; these are what a direct caller can miss
-        if signature_type != 0:
-            errors.append(f"venue.signature_type: the Treasury supports only 0 (EOA), not "
-                          f"{signature_type} (deposit wallets, proxies and Safes need the relayer)")
+        if signature_type not in (0, 3):
+            errors.append(f"venue.signature_type: the Treasury supports 0 (EOA) and 3 (deposit "
+                          f"wallet), not {signature_type} (proxies and Safes need the relayer's "
+                          "PROXY/SAFE routes, not built)")
+        elif (signature_type == 3) != bool(sender.relayed):
+            errors.append(f"venue.signature_type {signature_type}: the Treasury needs "
+                          f"{'a RelayerSender' if signature_type == 3 else 'an EoaSender'}")
         if config.merge_min_shares < 1 or config.interval_s <= 0:
             errors.append("treasury.merge_min_shares/interval_s: expected >= 1 / > 0")
         try:
@@ -177,8 +166,11 @@ class Treasury(Actor):
             self._timer.stop()
         if self._flight:  # their receipts are on chain; the next run's ledger must see them
             logger.warning("treasury: stopping with transactions in flight: %s",
-                           ", ".join(f.tx.tx_hash for f in self._flight.values()))
+                           ", ".join(f.relay_id or f.tx.tx_hash for f in self._flight.values()))
         self._chain.close()
+        close = getattr(self._sender, "close", None)  # a RelayerSender owns its client
+        if close is not None:
+            close()
 
     def on_failure(self, *exc_info: object) -> None:
         self.on_stop()
@@ -219,6 +211,8 @@ class Treasury(Actor):
         actions = plan(self._markets.values(), self.ledger.holdings(self._markets.values()),
                        self._resolved, merge_min_micro=self._merge_min, busy=self._flight,
                        retry_at_s=self._retry_at, now_s=now)
+        if self._sender.relayed:  # the relayer takes one action of a wallet at a time
+            actions = actions[:0 if self._flight else 1]
         for a in actions:
             self._guard(a.condition_id, a.kind, self._start, a, now)
         self._prune()
@@ -295,21 +289,22 @@ class Treasury(Actor):
     def _submit(self, f: InFlight, now: float) -> None:
         what = f"{f.action.kind} {f.market.slug}"
         try:
-            self._sender.submit(f.tx)
-        except (ChainError, NotSent) as exc:
+            got = self._sender.submit(f.tx)
+        except (ChainError, NotSent, RelayerRefused, Unauthorized) as exc:
             if "nonce too low" in exc.message.lower() and self._settle(f, now):
                 return  # ours, mined already: this was a re-submit after no reply
-            self._record(f.action, TxStatus.REFUSED, f.step, tx=f.tx, error=exc.message)
+            self._record_f(f, TxStatus.REFUSED, error=exc.message)
             del self._flight[f.action.condition_id]
             self._failed(f.action.condition_id, now, f"{what}: refused: {exc.message}")
             return
         except VenueError as exc:  # no reply, or one we cannot read: it may be in the pool
-            self._record(f.action, TxStatus.UNKNOWN, f.step, tx=f.tx, error=exc.message)
+            self._record_f(f, TxStatus.UNKNOWN, error=exc.message)
             self._warn_once(f"treasury: {what}: submit of {f.tx.tx_hash}: {exc}; polling "
                             "its receipt")
             return
         f.accepted = True
-        self._record(f.action, TxStatus.SENT, f.step, tx=f.tx)
+        f.relay_id = got if got != f.tx.tx_hash else ""  # the relayer's transactionID
+        self._record_f(f, TxStatus.SENT)
 
     def _poll(self, f: InFlight, now: float) -> None:
         if self._settle(f, now):
@@ -320,14 +315,14 @@ class Treasury(Actor):
         if now - f.sent_s < self._cfg.receipt_timeout_s:
             return
         cid, what = f.action.condition_id, f"{f.action.kind} {f.market.slug}"
-        if self._chain.nonce(self._sender.address, "latest") > f.tx.nonce:
+        if self._sender.superseded(f.tx):
             if not self._settle(f, now):  # the nonce moved on without this transaction
-                self._record(f.action, TxStatus.DROPPED, f.step, tx=f.tx)
+                self._record_f(f, TxStatus.DROPPED)
                 del self._flight[cid]
                 self._failed(cid, now, f"{what}: {f.tx.tx_hash} dropped")
         elif not f.timed_out:
             f.timed_out = True
-            self._record(f.action, TxStatus.TIMEOUT, f.step, tx=f.tx)
+            self._record_f(f, TxStatus.TIMEOUT)
             self._failed(cid, now, f"{what}: no receipt for {f.tx.tx_hash} after "
                                    f"{now - f.sent_s:.0f} s; still watching it", back_off=False)
 
@@ -337,13 +332,14 @@ class Treasury(Actor):
         if r is None:
             return False
         cid = f.action.condition_id
-        self._record(f.action, TxStatus.MINED if r.ok else TxStatus.REVERTED, f.step,
-                     tx=f.tx, receipt=r)
+        self._record_f(f, TxStatus.MINED if r.ok else TxStatus.REVERTED, receipt=r)
         del self._flight[cid]
         if not r.ok:
-            self._failed(cid, now, f"{f.action.kind} {f.market.slug}: {r.tx_hash} reverted")
+            why = getattr(r, "error", "")  # a relayer's STATE_FAILED says why
+            self._failed(cid, now, f"{f.action.kind} {f.market.slug}: "
+                                   f"{r.tx_hash or f.tx.tx_hash} reverted {why}".rstrip())
             return True
-        self._apply(f, r.tx_hash)
+        self._apply(f, r.tx_hash or f.tx.tx_hash)
         if f.rest:
             self._send(f.action, f.market, f.rest[0], f.rest[1:], now)
         else:
@@ -392,8 +388,13 @@ class Treasury(Actor):
 
     def _record(self, action: Action, status: TxStatus, step: Step, *,
                 tx: SignedTx | None = None, receipt: Receipt | None = None,
-                error: str = "") -> None:
+                error: str = "", relay_id: str = "") -> None:
         if self._log is not None:
             self._log.append("treasury", tx_record(action, status, step, tx=tx, receipt=receipt,
                                                    sender=self._sender.address, error=error,
-                                                   ts_ns=time.time_ns()))
+                                                   relay_id=relay_id, ts_ns=time.time_ns()))
+
+    def _record_f(self, f: InFlight, status: TxStatus, *, receipt: Receipt | None = None,
+                  error: str = "") -> None:
+        self._record(f.action, status, f.step, tx=f.tx, receipt=receipt, error=error,
+                     relay_id=f.relay_id)

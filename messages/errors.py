@@ -83,6 +83,17 @@ class InvalidHeartbeat(VenueError):
         self.expected_id = expected_id
 
 
+class RelayerRefused(VenueError):
+    """400 from Polymarket's relayer: it refused a transaction (bad nonce, signature,
+    deadline, a blocked call target, a wallet with an action in flight, ...); it did not take
+    effect. ``retryable``: a refusal the relayer lifts by itself (a busy wallet, a stale
+    nonce: sign again), as the official SDK retries them (research §10.7)."""
+
+    def __init__(self, message: str, *, status: int = 400, retryable: bool = False) -> None:
+        super().__init__(message, status=status, code="relayer")
+        self.retryable = retryable
+
+
 class RiskLimitHit(PolymmError):
     """An order would breach a risk limit."""
 

@@ -47,13 +47,15 @@ class TxStatus(StrEnum):
     """Where a Treasury transaction is.
 
     ``NOT_SENT``: it could not be built (the estimate says it would revert, gas or fees above
-    the caps, the node unreachable); no hash. ``SIGNED``: signed, about to be submitted (the
-    hash is logged before anything leaves). ``SENT``: the node took it. ``UNKNOWN``: no reply;
-    it may be in the pool (its receipt is polled, the same bytes re-submitted). ``REFUSED``:
-    the node refused it (nonce, funds, fees); not in the pool. ``MINED``: mined, status 1.
-    ``REVERTED``: mined, status 0 (the gas is spent). ``TIMEOUT``: no receipt within the
-    configured time (still watched). ``DROPPED``: the account's nonce moved past it without
-    a receipt for it.
+    the caps, the node or relayer unreachable); no hash. ``SIGNED``: signed, about to be
+    submitted (the hash, or a deposit wallet's Batch digest, is logged before anything
+    leaves). ``SENT``: the node (relayer) took it. ``UNKNOWN``: no reply; it may be in the
+    pool (its receipt is polled, the same bytes re-submitted). ``REFUSED``: the node (relayer)
+    refused it (nonce, funds, fees, signature, a blocked call); not in the pool. ``MINED``:
+    mined, status 1 (relayer: ``STATE_CONFIRMED``). ``REVERTED``: mined, status 0 (the gas is
+    spent), or the relayer's ``STATE_FAILED``/``STATE_INVALID`` (its ``error_msg`` in
+    ``error``). ``TIMEOUT``: no receipt within the configured time (still watched).
+    ``DROPPED``: the account's nonce moved past it without a receipt for it.
     """
 
     NOT_SENT = "not_sent"
@@ -74,7 +76,11 @@ class TreasuryTx:
     ``action`` is ``merge`` or ``redeem``; ``data`` the calldata as ``0x`` hex; ``burned_micro``
     the shares of (Up, Down) the call takes and ``payout_micro`` the pUSD it returns, as
     planned. Fee fields are the signed caps; ``gas_used`` and ``fee_wei`` come from the
-    receipt (0 before it). ``error`` is the node's or the client's message, never a secret.
+    receipt (0 before it). ``error`` is the node's, relayer's or client's message, never a
+    secret. ``tx_hash`` is the signed transaction's hash (EOA) or the Batch digest (deposit
+    wallet, whose fee fields are 0: the relayer pays); ``relay_id`` the relayer's
+    transactionID once it took the batch; ``chain_tx_hash`` the mined transaction's hash once
+    known (an EOA's equals ``tx_hash``).
     """
 
     condition_id: ConditionId
@@ -94,4 +100,6 @@ class TreasuryTx:
     fee_wei: int = 0
     block_number: int = 0
     error: str = ""
+    relay_id: str = ""
+    chain_tx_hash: str = ""
     ts_recv_ns: int

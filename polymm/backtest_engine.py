@@ -46,6 +46,8 @@ from messages import (
     MarketsChanged,
     OrderEvent,
     OrderFilled,
+    PositionsMerged,
+    PositionsRedeemed,
     TradeEvent,
 )
 from polymm.backtest_metrics import Measures
@@ -137,7 +139,9 @@ class Engine:
             self._settle()
             self._frame_ns = ts_ns
         self.advance_to(ts_ns)
-        if isinstance(msg, OrderEvent | TradeEvent):
+        # The recorded account's own orders, fills and collateral moves: the paper exchange
+        # makes this run's.
+        if isinstance(msg, OrderEvent | TradeEvent | PositionsMerged | PositionsRedeemed):
             name = type(msg).__name__
             self.skipped[name] = self.skipped.get(name, 0) + 1
             return

@@ -52,7 +52,8 @@ def paper_url_errors(venue: VenueConfig) -> list[str]:
     return errors
 
 
-_DRY_RUN_SECRETS = ("private_key", "keystore_path", "api_key", "api_secret", "api_passphrase")
+_DRY_RUN_SECRETS = ("private_key", "keystore_path", "api_key", "api_secret", "api_passphrase",
+                    "relayer_api_key")
 
 
 def dry_run_errors(cfg: Config) -> list[str]:

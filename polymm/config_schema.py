@@ -9,9 +9,10 @@ its class defaults (``user_feed`` logs raw frames), the ``Config`` field's defau
 provides the missing keys.
 
 The ``quoter``, ``order_manager`` and ``risk`` sections are the trading logic's own parameter
-classes (``trading.params``), and ``discovery``, ``market_feed``, ``user_feed``, ``price_feed``
-and ``event_log`` their actors' own construction data (``actors.discovery``,
-``actors.ws_support``, ``actors.price_feed``, ``actors.event_log``), used as they are.
+classes (``trading.params``), and ``discovery``, ``market_feed``, ``user_feed``, ``price_feed``,
+``event_log`` and ``treasury`` their actors' own construction data (``actors.discovery``,
+``actors.ws_support``, ``actors.price_feed``, ``actors.event_log``, ``actors.treasury``), used
+as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from actors.discovery import DiscoveryConfig
 from actors.event_log import EventLogConfig
 from actors.price_feed import PriceFeedConfig
+from actors.treasury import TreasuryConfig
 from actors.ws_support import FeedConfig
 from trading.params import OrderParams, QuoteParams, RiskLimits, rng
 
@@ -110,6 +112,14 @@ class VenueConfig:
     # otherwise.
     rpc_url: Secret | None = None
     geoblock_url: str | None = None
+    # Polymarket's gasless relayer, for a deposit wallet's (signature type 3) merges and
+    # redeems (research §10.7): None = Polymarket's in live mode, the simulated venue's
+    # (``<clob base>/relayer``) otherwise (``polymm.config_modes.relayer_url``). The relayer
+    # API key (polymarket.com → Settings → API Keys → Relayer API Keys) from the environment
+    # only; its address, None = the key's owner (the signing EOA).
+    relayer_url: str | None = None
+    relayer_api_key: Secret | None = None
+    relayer_api_key_address: str | None = field(default=None, metadata=_address())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,6 +234,7 @@ class Config:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
     preflight: PreflightConfig = field(default_factory=PreflightConfig)
+    treasury: TreasuryConfig = field(default_factory=TreasuryConfig)
 
 
 def cross_field_errors(cfg: Config, unset: Mapping[str, str]) -> list[str]:

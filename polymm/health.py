@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from actors.order_manager import OrderManager
     from actors.quoter import Quoter
     from actors.state import State
+    from actors.treasury import Treasury, TreasuryStats
     from actors.ws_feed import WsFeed
     from polymm.supervisor import Supervisor
 
@@ -51,6 +52,9 @@ if TYPE_CHECKING:
 
     class DiscoveryProxy:
         markets = proxy_method(Discovery.markets)
+
+    class TreasuryProxy:
+        stats = proxy_method(Treasury.stats)
 
     class EventLogProxy:
         actor_ref: pykka.ActorRef[EventLog]
@@ -94,6 +98,10 @@ class StatusView(TypedDict):
     orders: dict[str, Any]
     pnl_usd: float | None
     fills: int | None
+    fees_usd: float | None
+    rebate_estimate_usd: float | None
+    # The Treasury's ``stats()``; None without one (a dry run, ``treasury.enabled`` false).
+    collateral: TreasuryStats | None
     kill_switch: bool
     actors: dict[str, bool]
     mailbox_depth: dict[str, int]
@@ -107,11 +115,17 @@ class HealthDetail(TypedDict):
 
 
 class PnlReport(TypedDict, total=False):
-    """``pnl_report``: empty when the State could not be asked."""
+    """``pnl_report``: empty when the State could not be asked. ``pnl_micro`` is the same
+    figure as ``pnl_usd`` in micro-pUSD, exact (fills, taker fees, merges and redemptions,
+    open positions at their marks); the rebate estimate is not in it."""
 
     pnl_usd: float
+    pnl_micro: int
     unmarked_positions: int
     fills: int
+    fees_usd: float
+    rebate_estimate_usd: float
+    collateral_usd: float
     inventory: dict[str, dict[str, float]]  # "<alias>:<condition id prefix>" → up, down
 
 
@@ -122,6 +136,7 @@ class ShutdownResult(TypedDict, total=False):
     open_orders_after_shutdown: int  # -1: unknown (the venue could not be asked)
     stats: dict[str, Any]  # the OrderManager's ``stats()`` (see ``StatusView.orders``)
     error: str  # the OrderManager's shutdown failed
+    collateral: TreasuryStats  # asked of the Treasury before it stopped
     cancel_all: str  # who canceled all: "supervisor" (or none, in a dry run)
     cancel_all_error: str
     pnl: PnlReport
@@ -198,10 +213,18 @@ def collect(sup: Supervisor) -> StatusView:
         "markets": markets, "orders": om,
         "pnl_usd": st["pnl_usd"] if st is not None else None,
         "fills": st["fills"] if st is not None else None,
+        "fees_usd": st["fees_usd"] if st is not None else None,
+        "rebate_estimate_usd": st["rebate_estimate_usd"] if st is not None else None,
+        "collateral": treasury_stats(sup),
         "kill_switch": bool(st is not None and st["kill_switch"]) or bool(om.get("halted")),
         "actors": {n: r.is_alive() for n, r in sup.actors.refs.items()},
         "mailbox_depth": {n: _depth(r) for n, r in sup.actors.refs.items()},
     }
+
+
+def treasury_stats(sup: Supervisor) -> TreasuryStats | None:
+    """The Treasury's ``collateral`` numbers; None without a live Treasury."""
+    return _ask(sup, "treasury", lambda p: cast("TreasuryProxy", p).stats())
 
 
 def healthy(sup: Supervisor) -> tuple[bool, HealthDetail]:
@@ -255,8 +278,10 @@ def pnl_report(sup: Supervisor) -> PnlReport:
     except Exception as exc:
         logger.warning("health: no status from state: %s", exc)
         return {}
-    return {"pnl_usd": round(st["pnl_usd"], 6), "unmarked_positions": st["pnl_unmarked"],
-            "fills": st["fills"],
+    return {"pnl_usd": round(st["pnl_usd"], 6), "pnl_micro": st["pnl_micro"],
+            "unmarked_positions": st["pnl_unmarked"], "fills": st["fills"],
+            "fees_usd": st["fees_usd"], "rebate_estimate_usd": st["rebate_estimate_usd"],
+            "collateral_usd": st["collateral_usd"],
             "inventory": {m["alias"] + ":" + m["condition_id"][:10]:
                           {"up": m["inv_up"], "down": m["inv_down"]}
                           for m in st["markets"]}}
@@ -274,6 +299,27 @@ def reconnect_counts(sup: Supervisor) -> dict[str, int]:
         except Exception as exc:
             logger.warning("health: no stats from %s: %s", name, exc)
     return out
+
+
+def shut_down_orders(sup: Supervisor) -> ShutdownResult:
+    """The OrderManager's shutdown (cancel-all at the venue, open orders read back), or the
+    last-resort ``venue_cancel_all`` when it is dead or failed."""
+    from actors.order_manager import SHUTDOWN_ASK_TIMEOUT_S
+
+    result: ShutdownResult = {}
+    om = sup.actors.refs.get("order_manager")
+    if om is not None and om.is_alive():
+        try:
+            done = cast("OrderManagerProxy", om.proxy()).shutdown().get(
+                timeout=SHUTDOWN_ASK_TIMEOUT_S)
+            result["open_orders_after_shutdown"] = done["open_orders_after_shutdown"]
+            result["stats"] = done["stats"]
+        except Exception as exc:
+            logger.error("supervisor: order manager shutdown failed: %s", exc)
+            result["error"] = str(exc)
+    if om is None or not om.is_alive() or "error" in result:
+        result.update(venue_cancel_all(sup))
+    return result
 
 
 def venue_cancel_all(sup: Supervisor) -> ShutdownResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from polymm.treasury_start import resolved_only
 from venue.redact import redacting_sinks
 
 if TYPE_CHECKING:
@@ -25,9 +26,10 @@ def start_io_actor(sup: Supervisor, name: str) -> None:
     cfg, v, actors = sup.config, sup.venue, sup.actors
     state = actors.refs["state"].tell
     om = actors.refs["order_manager"].tell
+    treasury = actors.roles["treasury"].tell  # dropped in a run without one
     if name == "user_feed":
         creds = v.private().creds
-        sinks = redacting_sinks([state, om], creds.api_key)
+        sinks = redacting_sinks([state, om, treasury], creds.api_key)
         actors.add(name, UserFeed.start(v.user_ws_url, cfg.user_feed, creds, sinks,
                                         metrics=sup.metrics, shutdown=sup.shutting_down))
     elif name == "market_feed":
@@ -35,7 +37,8 @@ def start_io_actor(sup: Supervisor, name: str) -> None:
         # desired quotes priced on it. In a dry run the OrderManager's paper exchange fills
         # from the market channel, so it reads it too.
         actors.add(name, MarketFeed.start(v.market_ws_url, cfg.market_feed,
-                                          [state, om] if sup.dry_run else [state],
+                                          [state, om] if sup.dry_run
+                                          else [state, resolved_only(treasury)],
                                           metrics=sup.metrics, shutdown=sup.shutting_down))
     elif name == "price_feed":
         url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url
@@ -45,7 +48,7 @@ def start_io_actor(sup: Supervisor, name: str) -> None:
     elif name == "discovery":
         # Through the roles: a feed restarted by the supervisor has a new ref.
         sinks = [actors.roles[n].tell for n in (
-            "state", "order_manager", "user_feed", "market_feed", "price_feed")]
+            "state", "order_manager", "treasury", "user_feed", "market_feed", "price_feed")]
         actors.add(name, Discovery.start(v.gamma, cfg.discovery, sinks, metrics=sup.metrics))
     else:
         raise ValueError(name)

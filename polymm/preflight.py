@@ -20,6 +20,8 @@ to start unless ``report.ok``. In order:
    right for type 0 only): pUSD of the wallet, the allowances and approvals every market kind
    found needs (``venue.contracts.approvals_needed``), all against ``risk.max_notional_usd``.
 6. **gas**: POL of the EOA, for type 0 (it sends its own transactions).
+7. **relayer**, for type 3: its API key is set and the relayer answers the nonce route with it
+   (``polymm.preflight_relayer``).
 
 Runs on the main thread before any actor starts; every read has a timeout.
 """
@@ -49,6 +51,7 @@ from polymm.preflight_checks import (
     pol_wei,
     series_failures,
 )
+from polymm.preflight_relayer import relayer_check, resolve_relayer_url
 from polymm.wiring import PrivateSide, Venue
 from venue.account import AccountReads, read_geoblock
 from venue.chain import ChainClient
@@ -57,7 +60,8 @@ from venue.gamma_events import build_markets
 from venue.keepalive import KeepAliveAdapter, new_session
 from venue.orders import BUY, Order, exchange_for, limit_order_amounts_int, order_body
 
-__all__ = ["GEOBLOCK_URL", "Report", "Settings", "resolve_urls", "run_checks", "settings_of"]
+__all__ = ["GEOBLOCK_URL", "Report", "Settings", "resolve_relayer_url", "resolve_urls",
+           "run_checks", "settings_of"]
 
 GEOBLOCK_URL = "https://polymarket.com/api/geoblock"
 
@@ -197,6 +201,8 @@ def run_checks(cfg: Any, venue: Venue, *, sim_base_url: str | None = None,
         _guard(report, "access", lambda: _geoblock(report, geo_url, vc.http_timeout_s))
     else:
         report.notes.append("access: geoblock not checked (venue.geoblock_url unset)")
+    if sig == 3:
+        report.failures += relayer_check(cfg, signer, sim_base_url)
     if not rpc_url:
         report.failures.append(Failure("collateral", "venue.rpc_url is not set: pUSD, "
                                        "approvals and gas cannot be checked on chain; set it "

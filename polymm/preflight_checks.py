@@ -16,7 +16,7 @@ from venue.contracts import Approval, name_of
 
 __all__ = ["Failure", "approval_failures", "clock_failure", "explain_venue_error",
            "funds_failures", "identity_failures", "market_failures", "pol_wei",
-           "series_failures"]
+           "relayer_failures", "series_failures"]
 
 VALID_TICKS_PIPS = frozenset((1000, 100, 50, 25, 10, 1))
 SIGNATURE_TYPES = {0: "EOA", 1: "email/magic proxy", 2: "browser proxy (Safe)",
@@ -75,6 +75,25 @@ def identity_failures(signature_type: int, signer: str, funder: str | None,
         out.append(Failure("identity", f"signature type {signature_type} ({kind}) is not "
                            "supported yet: its collateral could not be merged or redeemed; "
                            "use a deposit wallet (3) or an allowlisted EOA (0)"))
+    return out
+
+
+def relayer_failures(signature_type: int, *, api_key_set: bool, relayer_url: str
+                     ) -> list[Failure]:
+    """A deposit wallet (3) merges and redeems through Polymarket's relayer (research
+    §10.7): its API key and URL must be set. Other types need neither."""
+    if signature_type != 3:
+        return []
+    out = []
+    if not api_key_set:
+        out.append(Failure("relayer", "venue.relayer_api_key is not set: a deposit wallet "
+                           "(signature_type 3) merges and redeems through Polymarket's "
+                           "relayer; create a Relayer API key (polymarket.com → Settings → API "
+                           "Keys → Relayer API Keys) and set POLYMM_RELAYER_API_KEY (and "
+                           "POLYMM_RELAYER_API_KEY_ADDRESS if it was made for another address)"))
+    if not relayer_url:
+        out.append(Failure("relayer", "venue.relayer_url is not set and there is no simulated "
+                           "venue to default to: set it to https://relayer-v2.polymarket.com"))
     return out
 
 

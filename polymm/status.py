@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 
 def status_line(sup: Supervisor, view: StatusView | None = None) -> str:
-    """One line: markets, book tops, fair values, open orders, inventory, fills, feed lags."""
+    """One line: markets, book tops, fair values, open orders, inventory, fills, collateral
+    (with a Treasury), feed lags."""
     view = view if view is not None else collect(sup)
     parts = [f"mode={view['mode']}"]
     for m in view["markets"]:
@@ -24,6 +25,10 @@ def status_line(sup: Supervisor, view: StatusView | None = None) -> str:
     parts.append(f"open={om.get('open_orders', 0)} posted={om.get('orders_posted', 0)} "
                  f"canceled={om.get('orders_canceled', 0)} fills={om.get('fills', 0)} "
                  f"rejects={sum(om.get('rejects', {}).values())}")
+    c = view["collateral"]
+    if c is not None:
+        parts.append(f"collateral merged={c['merged_usd']:.2f} redeemed={c['redeemed_usd']:.2f} "
+                     f"owed={c['redeemable_left_usd']:.2f} pending={c['pending']}")
     lags = view["lags_ms"]
     if lags:
         parts.append("lag_ms " + " ".join(f"{k}={v:.0f}" for k, v in sorted(lags.items())))

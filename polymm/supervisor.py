@@ -38,9 +38,11 @@ from polymm.health import (
     healthy,
     pnl_report,
     reconnect_counts,
-    venue_cancel_all,
+    shut_down_orders,
+    treasury_stats,
 )
 from polymm.io_actors import start_io_actor
+from polymm.treasury_start import start_treasury
 from polymm.wiring import Venue, build_venue, paper_gateway, startup_trades
 from runtime.process import apply_runtime, freeze_startup_objects
 from runtime.roles import CurrentRef
@@ -58,8 +60,8 @@ A = TypeVar("A", bound=pykka.Actor)
 logger = logging.getLogger(__name__)
 
 ASK_TIMEOUT_S = 10.0
-ROLES = ("state", "quoter", "order_manager", "user_feed", "market_feed", "price_feed",
-         "discovery")
+ROLES = ("state", "quoter", "order_manager", "treasury", "user_feed", "market_feed",
+         "price_feed", "discovery")
 STATE_TIMER_S = 0.25
 GAUGE_INTERVAL_S = 1.0
 
@@ -187,6 +189,11 @@ class Supervisor:
         # reports this run's fills only. The ask queues behind the tells, so it sees them all.
         om_stats = cast("OrderManagerProxy", om.proxy()).stats().get(timeout=ASK_TIMEOUT_S)
         self.fills_at_start = int(om_stats["fills"])
+        treasury = start_treasury(cfg, v, trades, owner=SELF, event_log=log_sink,
+                                  metrics=self.metrics, sinks=[roles["state"].tell, om.tell])
+        if treasury is not None:
+            self.actors.add("treasury", treasury)
+            self._ping("treasury")
         for name in self.io_roles:
             self._start_io(name)
         if self.dry_run:  # our orders' events come from the paper exchange, always there
@@ -272,6 +279,11 @@ class Supervisor:
         for name, ref in list(self.actors.refs.items()):
             if ref.is_alive():
                 continue
+            if name == "treasury":  # off the hot path: quoting goes on, collateral waits
+                if name not in self.crashed:
+                    logger.error("supervisor: the treasury died: no merges until a restart")
+                    self.crashed.append(name)
+                continue
             logger.error("supervisor: actor %s died", name)
             self.crashed.append(name)
             if name not in ("user_feed", "market_feed", "price_feed", "discovery"):
@@ -347,23 +359,14 @@ class Supervisor:
             t.stop()
         if self.status_server is not None:
             self.status_server.stop()
-        refs = self.actors.refs
         result: ShutdownResult = {"reconnects": reconnect_counts(self)}
         for name in ("discovery", "price_feed", "market_feed"):
             self._stop(name)
-        om = refs.get("order_manager")
-        from actors.order_manager import SHUTDOWN_ASK_TIMEOUT_S
-        if om is not None and om.is_alive():
-            try:
-                done = cast("OrderManagerProxy", om.proxy()).shutdown().get(
-                    timeout=SHUTDOWN_ASK_TIMEOUT_S)
-                result["open_orders_after_shutdown"] = done["open_orders_after_shutdown"]
-                result["stats"] = done["stats"]
-            except Exception as exc:
-                logger.error("supervisor: order manager shutdown failed: %s", exc)
-                result["error"] = str(exc)
-        if om is None or not om.is_alive() or "error" in result:
-            result.update(venue_cancel_all(self))
+        collateral = treasury_stats(self)  # before it stops: its ledger goes with it
+        if collateral is not None:
+            result["collateral"] = collateral
+        self._stop("treasury")
+        result.update(shut_down_orders(self))
         result["pnl"] = pnl_report(self)
         self.shutdown_result = result
         for name in ("user_feed", "order_manager", "quoter", "state"):

@@ -17,7 +17,7 @@ from messages.errors import ConfigError, PolymmError, VenueError
 
 if TYPE_CHECKING:
     from messages import TradeEvent
-    from polymm.config_schema import Config, VenueConfig
+    from polymm.config_schema import Config, Secret, VenueConfig
     from trading.paper_gateway import PaperGateway
     from venue.auth import ApiCreds
     from venue.gamma import GammaClient
@@ -86,6 +86,8 @@ class Venue:
     gamma: GammaClient
     creds: ApiCreds | None
     maker: str
+    # The signing key, for the Treasury's own transactions (an EOA's); never printed.
+    key: Secret | None = None
 
     def private(self) -> PrivateSide:
         """The signer, REST client and API credentials, for code that runs only outside a
@@ -161,8 +163,11 @@ def build_venue(config: Config, sim_base_url: str | None = None) -> Venue:
     client = ClobClient(urls.clob, address=signer.address, creds=creds,
                         timeout_s=vc.http_timeout_s, connect_timeout_s=vc.connect_timeout_s)
     gamma = GammaClient(urls.gamma, timeout_s=max(2.0, vc.http_timeout_s))
+    from polymm.config_schema import Secret
+
     maker = vc.funder or signer.address
-    return Venue(urls=urls, signer=signer, client=client, gamma=gamma, creds=creds, maker=maker)
+    return Venue(urls=urls, signer=signer, client=client, gamma=gamma, creds=creds, maker=maker,
+                 key=Secret(key))
 
 
 def read_keystore(path: str, password: str | None) -> str:

@@ -97,6 +97,14 @@ TABLE: tuple[MetricDef, ...] = (
     MetricDef("risk.pnl_usd", GAUGE, "usd", "", "PnL marked to fair"),
     MetricDef("risk.kill_switch", GAUGE, "bool", "", "1 while the kill switch is on"),
     MetricDef("risk.trims", COUNTER, "orders", "reason", "posts trimmed or dropped by a limit"),
+    # collateral (the Treasury)
+    MetricDef("treasury.txs", COUNTER, "transactions", "",
+              "merge and redeem transactions signed (EOA) or batches submitted (relayer)"),
+    MetricDef("treasury.failed", COUNTER, "events", "",
+              "Treasury failures: refused, reverted, dropped, timed out, chain errors"),
+    MetricDef("treasury.pending", GAUGE, "transactions", "", "Treasury transactions in flight"),
+    MetricDef("treasury.redeemable_left_usd", GAUGE, "usd", "",
+              "pUSD that resolved markets still owe us (winning shares not yet redeemed)"),
     # actor health
     MetricDef("actors.mailbox_depth", GAUGE, "messages", "actor", "mailbox depth per actor"),
     MetricDef("eventlog.backlog", GAUGE, "events", "", "events waiting to be written"),

@@ -1,9 +1,10 @@
 """The simulated venue's process: wiring, routes on one port, timers, start and stop.
 
-One asyncio loop on 127.0.0.1 serves Gamma, CLOB REST, the market/user/price websockets and
-the admin routes on one port, and the simulated chain's Polygon JSON-RPC (``sim.chain``) on a
-second one. Timers: reference prices (100 ms / 1 s), window calendar (250 ms), noise
-traders (Poisson), heartbeat expiry, socket faults (100 ms), tick faults and the load knob.
+One asyncio loop on 127.0.0.1 serves Gamma, CLOB REST, the market/user/price websockets, the
+relayer stand-in (``sim.relayer``, under ``/relayer``) and the admin routes on one port,
+and the simulated chain's Polygon JSON-RPC (``sim.chain``) on a second one. Timers: reference
+prices (100 ms / 1 s), window calendar (250 ms), noise traders (Poisson), heartbeat expiry,
+socket faults (100 ms), tick faults and the load knob.
 A late timer skips the ticks it missed; it never bursts. Two middlewares see every request:
 the private-request counter (outermost), then the fault injector.
 """
@@ -36,6 +37,7 @@ from sim.hub import Hub
 from sim.load import LoadGenerator
 from sim.noise import NoiseTraders
 from sim.prices import RefPrices
+from sim.relayer import Relayer
 from sim.roller import Roller
 from sim.stats import Stats
 from sim.ws_market import MarketPublisher, market_socket
@@ -79,10 +81,12 @@ PRIVATE_ROUTES: tuple[str, ...] = (
     "/auth",                                                # API key creation and derivation
     "/ws/user",                                             # the user channel's upgrade
     "/balance-allowance", "/order-scoring", "/orders-scoring",
+    "/relayer",                                             # gasless transactions (sim.relayer)
 )
 # L1 (create/derive keys) and L2 (every private request) headers, matched case-insensitively.
 AUTH_HEADERS: tuple[str, ...] = ("POLY_ADDRESS", "POLY_SIGNATURE", "POLY_TIMESTAMP",
-                                 "POLY_NONCE", "POLY_API_KEY", "POLY_PASSPHRASE")
+                                 "POLY_NONCE", "POLY_API_KEY", "POLY_PASSPHRASE",
+                                 "RELAYER_API_KEY")
 
 
 def private_route(request: web.Request) -> str | None:
@@ -169,6 +173,9 @@ class Sim:
                            ledger=self.ledger, access=self.access,
                            set_clock_skew=lambda s: setattr(self.clob, "time_skew_s", s))
         self.load = LoadGenerator(self.exchange, random.Random(rng.getrandbits(64)))
+        self.relayer = Relayer(self.ledger, seed=cfg.seed, schedule=loop.call_later,
+                               clock=time.time, mined_s=cfg.mined_delay_s,
+                               confirmed_s=cfg.confirmed_delay_s)
         self.tasks: list[asyncio.Task[None]] = []
         self._last_tick_fault = time.time()
 
@@ -177,7 +184,8 @@ class Sim:
                               client_max_size=4 * 1024 * 1024)
         app.add_routes(self.clob.routes() + self.keys.routes() + self.admin.routes()
                        + AccountRoutes(self.keys, self.ledger, self.access).routes()
-                       + Gamma(self.exchange, self.cfg.seed, time.time).routes())
+                       + Gamma(self.exchange, self.cfg.seed, time.time).routes()
+                       + self.relayer.routes())
         hub, pub, ex, keys = self.hub, self.publisher, self.exchange, self.keys
 
         async def ws_market(request: web.Request) -> web.StreamResponse:

@@ -150,6 +150,12 @@ class Executor:
             "type": "0x0" if tx.get("legacy") else "0x2", "cumulativeGasUsed": hex(used)}
         return h
 
+    def execute(self, sender: str, to: str, data: bytes) -> int:
+        """One inner call of a contract wallet (``sim.relayer``): its effects, as ``sender``,
+        with no nonce or gas of its own; the gas it used. Raises ``Revert`` (nothing changed)."""
+        self._run(_lower(sender), _lower(to), data, apply=False)
+        return self._run(_lower(sender), _lower(to), data, apply=True)
+
     def estimate(self, sender: str, to: str, data: bytes) -> int:
         """``eth_estimateGas``: the gas the call would use; raises ``Revert`` if it would."""
         return self._run(_lower(sender), _lower(to), data, apply=False)

@@ -3,8 +3,10 @@
 The truth the bot is checked against. Accounts appear on first reference, funded (pUSD and
 POL) and approved (every spender and operator ``venue.contracts.approvals_needed`` lists for
 any market kind); ``configure`` makes one unfunded, unapproved, a contract (a proxy or
-deposit wallet), closed-only, or an EOA the venue does not allowlist. Positions follow the
-bot's fills when their trades are mined (``settle``), and a resolved condition pays 1 or 0
+deposit wallet), closed-only, or an EOA the venue does not allowlist; ``create_wallet``
+registers an owner's deposit wallet (signature type 3, acting through ``sim.relayer``).
+Positions follow the bot's fills when their trades are mined (``settle``: to the order's
+maker, so a deposit wallet's fills land in the wallet), and a resolved condition pays 1 or 0
 per share (``resolve``). ``eth_call`` reads are decoded with ``eth_abi`` against selectors
 computed here from the signatures: independent of the bot's ``venue.calldata``. Contract
 writes are ``sim.chain_exec``.
@@ -82,6 +84,10 @@ class Account:
     contract: bool = False
     closed_only: bool = False
     eoa_allowed: bool = True
+    owner: str = ""
+    """A deposit wallet's owner EOA (lower case); empty for every other account."""
+    batch_nonce: int = 0
+    """A deposit wallet's ``Batch`` nonce (the relayer's, ``sim.relayer``)."""
 
 
 @dataclass(slots=True)
@@ -107,6 +113,17 @@ _READS: dict[bytes, tuple[str, tuple[str, ...]]] = {selector(s): (s.split("(")[0
     ("payoutDenominator(bytes32)", ("bytes32",)),
     ("payoutNumerators(bytes32,uint256)", ("bytes32", "uint256")),
 )}
+
+
+def deposit_wallet_address(owner: str) -> str:
+    """The simulated deposit wallet of ``owner``: keccak(``polymm-sim deposit wallet`` ‖
+    owner)[12:], lower case. Deterministic, but NOT Polymarket's CREATE2 derivation from its
+    wallet factory (research §10.8): a test must take the address from the simulator."""
+    raw = bytes.fromhex(_lower(owner)[2:])
+    if len(raw) != 20:
+        raise ValueError("owner: 0x + 40 hex required")
+    digest: bytes = sha3.keccak_256(b"polymm-sim deposit wallet" + raw).digest()
+    return "0x" + digest[12:].hex()
 
 
 class ChainLedger:
@@ -165,6 +182,18 @@ class ChainLedger:
             a.eoa_allowed = eoa_allowed
         return a
 
+    def create_wallet(self, owner: str) -> Account:
+        """Register ``owner``'s deposit wallet (``deposit_wallet_address``): a contract owned
+        by it, funded and approved like any new account (``configure`` changes that)."""
+        a = self.account(deposit_wallet_address(owner))
+        a.owner, a.contract = _lower(owner), True
+        return a
+
+    def wallet_owner(self, address: str) -> str | None:
+        """The owner EOA of the deposit wallet at ``address``, or None if it is not one."""
+        a = self.accounts.get(_lower(address))
+        return a.owner if a is not None and a.owner else None
+
     def snapshot(self, address: str) -> dict[str, object]:
         """``GET /_sim/account``: balances, permissions and positions of one address."""
         a = self.account(address)
@@ -172,7 +201,8 @@ class ChainLedger:
         return {
             "address": addr, "pusd_micro": a.pusd, "usdce_micro": a.usdce, "pol_wei": a.pol_wei,
             "nonce": a.nonce, "contract": a.contract, "closed_only": a.closed_only,
-            "eoa_allowed": a.eoa_allowed,
+            "eoa_allowed": a.eoa_allowed, "owner": a.owner or None,
+            "batch_nonce": a.batch_nonce,
             "allowances": {f"{t}:{s}": str(v) for (t, s), v in sorted(a.allowances.items())},
             "operators": {f"{t}:{o}": v for (t, o), v in sorted(a.operators.items())},
             "positions": {str(tid): n for (_, owner, tid), n in sorted(self.tokens.items())

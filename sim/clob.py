@@ -1,7 +1,9 @@
 """CLOB REST routes of the simulated venue (§5.3): orders, cancels, reads, heartbeats.
 
 Every private route checks L2 auth over the exact body bytes. Orders are checked by
-recomputing the EIP-712 hash from the JSON fields and recovering the signer. Owned by the
+recomputing the EIP-712 hash from the JSON fields and recovering the signer; a deposit
+wallet's order (signature type 3) by unwrapping its ERC-7739 signature and recovering the
+wallet's owner, who must hold the API key (``sim.verify.recover_1271``). Owned by the
 simulator's event loop; ``clock`` gives Unix seconds.
 """
 
@@ -22,7 +24,7 @@ from sim.auth import Keys, refuse
 from sim.exchange import Exchange, OrderError
 from sim.stats import Stats
 from sim.trades import order_json, trade_json
-from sim.verify import ApiCreds, order_digest, recover_address
+from sim.verify import ApiCreds, order_digest, recover_1271, recover_address
 from sim.wire import micro_str, pips_str
 
 logger = logging.getLogger(__name__)
@@ -92,16 +94,16 @@ class Clob:
             order = env["order"]
             if str(env.get("owner", "")) != creds.api_key:
                 raise OrderError("the order owner has to be the owner of the API KEY", "owner")
-            if str(order.get("signer", "")).lower() != creds.address:
-                raise OrderError("the order signer address has to be the address of the API KEY",
-                                 "signer")
+            wallet = self._check_signer(creds, order)
             m = self.ex.by_token.get(str(order.get("tokenId", "")))
+            version, neg_risk = (m.version, m.neg_risk) if m else ("v1", False)
             try:
-                order_id, digest = order_digest(
-                    order, version=m.version if m else "v1", neg_risk=m.neg_risk if m else False)
+                order_id, digest = order_digest(order, version=version, neg_risk=neg_risk)
+                signed_by = recover_1271(order, version=version, neg_risk=neg_risk) if wallet \
+                    else recover_address(digest, str(order.get("signature", "")))
             except (KeyError, ValueError, TypeError) as exc:
                 raise OrderError("Invalid order payload", "invalid") from exc
-            if recover_address(digest, str(order.get("signature", ""))) != creds.address:
+            if signed_by != creds.address:
                 self.stats.signature_failures += 1
                 raise OrderError("Invalid order payload", "signature")
             return self.ex.check_and_place(
@@ -111,6 +113,24 @@ class Clob:
         except OrderError as exc:
             self.stats.reject(exc.reason)
             raise
+
+    def _check_signer(self, creds: ApiCreds, order: dict[str, Any]) -> bool:
+        """Whether ``order`` is a deposit wallet's (signature type 3: maker = signer = a
+        wallet whose owner is the API key's address, protocol §6.2); otherwise its signer must
+        be the API key's address. Raises ``OrderError`` with the venue's message."""
+        signer = str(order.get("signer", "")).lower()
+        ledger = self.ex.ledger
+        if order.get("signatureType") != 3 or ledger is None:
+            if signer != creds.address:
+                raise OrderError("the order signer address has to be the address of the API "
+                                 "KEY", "signer")
+            return False
+        if ledger.wallet_owner(signer) != creds.address:
+            raise OrderError("the order signer address has to be the address of the API KEY",
+                             "signer")
+        if str(order.get("maker", "")).lower() != signer:
+            raise OrderError("Invalid order payload", "maker")  # UNVERIFIED wording
+        return True
 
     async def _hang(self, request: web.Request) -> None:
         # Fault: the order was accepted, the reply outlives the client's timeout.

@@ -50,6 +50,8 @@ class Ledger(Protocol):
 
     def settle(self, trade: Trade) -> None: ...
 
+    def wallet_owner(self, address: str) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Lifecycle:

@@ -168,6 +168,14 @@ class SimProcess:
             "token_id": token_id, "side": side, "price": price, "size": size})
         return reply
 
+    def deposit_wallet(self, owner: str, **flags: bool) -> dict[str, Any]:
+        """``POST /_sim/deposit-wallet``: the owner EOA's deposit wallet (created funded and
+        approved unless ``funded=False``/``approved=False``): its ``wallet`` address, the
+        ``relayer_api_key`` the stand-in relayer accepts for the owner, its chain account."""
+        reply: dict[str, Any] = self._request("POST", "/_sim/deposit-wallet",
+                                              {"owner": owner, **flags})
+        return reply
+
     def account(self, address: str, **changes: Any) -> dict[str, Any]:
         """``POST /_sim/account``: change one chain account (``funded=False``,
         ``approved=False``, ``pusd="12.5"``, ``pol="0"``, ``contract=True``,

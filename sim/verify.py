@@ -28,10 +28,17 @@ def keccak(data: bytes) -> bytes:
     return digest
 
 
-_ORDER_TYPEHASH = keccak(
+_ORDER_TYPE = (
     b"Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,"
     b"uint256 takerAmount,uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,"
     b"bytes32 builder)")
+_ORDER_TYPEHASH = keccak(_ORDER_TYPE)
+# ERC-7739 (protocol §6.4): a deposit wallet's order signature is the owner's signature over
+# TypedDataSign(Order contents, <the wallet's own EIP-712 domain>) under the exchange's domain.
+_TYPED_DATA_SIGN_TYPEHASH = keccak(
+    b"TypedDataSign(Order contents,string name,string version,uint256 chainId,"
+    b"address verifyingContract,bytes32 salt)" + _ORDER_TYPE)
+_WRAPPED_LEN = 65 + 32 + 32 + len(_ORDER_TYPE) + 2
 _DOMAIN_TYPEHASH = keccak(
     b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 _AUTH_DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId)")
@@ -79,10 +86,19 @@ def order_digest(order: dict[str, object], *, version: str = "v1", neg_risk: boo
     ``order`` is the ``order`` object of a ``POST /order`` body. Raises ValueError/KeyError/
     TypeError on a malformed field.
     """
+    struct = order_struct_hash(order)
+    digest = keccak(b"\x19\x01" + DOMAINS[(version, neg_risk)] + struct)
+    return "0x" + digest.hex(), digest
+
+
+def order_struct_hash(order: dict[str, object]) -> bytes:
+    """``hashStruct(Order)`` of a ``POST /order`` body's ``order`` (ERC-7739's contents hash).
+
+    Raises ValueError/KeyError/TypeError on a malformed field."""
     side = order["side"]
     if side not in ("BUY", "SELL"):
         raise ValueError("bad side")
-    struct = keccak(
+    return keccak(
         _ORDER_TYPEHASH
         + _word(int(str(order["salt"])))
         + _addr_word(str(order["maker"]))
@@ -95,8 +111,35 @@ def order_digest(order: dict[str, object], *, version: str = "v1", neg_risk: boo
         + _word(int(str(order["timestamp"])))
         + _bytes32(str(order["metadata"]))
         + _bytes32(str(order["builder"])))
-    digest = keccak(b"\x19\x01" + DOMAINS[(version, neg_risk)] + struct)
-    return "0x" + digest.hex(), digest
+
+
+def recover_1271(order: dict[str, object], *, version: str = "v1", neg_risk: bool = False
+                 ) -> str | None:
+    """The owner EOA (lower case) whose key signed a deposit wallet's (signature type 3)
+    order, or None if the ERC-7739 wrapping is malformed or disagrees with the order.
+
+    The signature is ``innerSig(65) ‖ domainSeparator(32) ‖ contentsHash(32) ‖ typeString ‖
+    uint16 len(typeString)``; the domain must be the market's exchange, the contents hash the
+    order's struct hash and the type string ``Order(...)``. The inner signature is recovered
+    from the ``TypedDataSign`` digest whose ``verifyingContract`` is the order's signer (the
+    wallet). Whether the recovered owner owns that wallet is the caller's check. Raises
+    ValueError/KeyError/TypeError on a malformed order field.
+    """
+    text = str(order.get("signature", ""))
+    try:
+        raw = bytes.fromhex(text[2:] if text.startswith("0x") else text)
+    except ValueError:
+        return None
+    if len(raw) != _WRAPPED_LEN or int.from_bytes(raw[-2:], "big") != len(_ORDER_TYPE):
+        return None
+    domain, contents = raw[65:97], raw[97:129]
+    if raw[129:-2] != _ORDER_TYPE or domain != DOMAINS[(version, neg_risk)] \
+            or contents != order_struct_hash(order):
+        return None
+    wrapped = keccak(_TYPED_DATA_SIGN_TYPEHASH + contents + keccak(b"DepositWallet")
+                     + keccak(b"1") + _word(CHAIN_ID) + _addr_word(str(order["signer"]))
+                     + bytes(32))
+    return recover_address(keccak(b"\x19\x01" + domain + wrapped), "0x" + raw[:65].hex())
 
 
 def clob_auth_digest(address: str, timestamp: str, nonce: int) -> bytes:

@@ -35,12 +35,12 @@ from tests.builders import (
     make_level,
     make_snapshot,
 )
+from trading.fees import FeeSchedule
 from trading.paper_exchange import (
     PaperEvent,
     PaperExchange,
     PaperOrder,
 )
-from trading.paper_fees import FeeSchedule
 
 S = 1_000_000  # one share in micro-units
 B, SELL = Side.BUY, Side.SELL

@@ -140,6 +140,9 @@ class Bot:
                 f"statsd.port={statsd_port}", f"instance={INSTANCE}",
                 f"sim.window_seconds={WINDOW_S}", series_override(WINDOW_S),
                 "quoter.min_seconds_to_close=5",
+                # The collateral panel needs a Treasury transaction: a redeem after the first
+                # window with a fill, looked for every second.
+                "treasury.interval_s=1",
                 # Below what the quoter asks for (a bid and an ask per market): the risk
                 # check drops a post of every pass that posts both.
                 "risk.max_open_orders_per_market=1"]

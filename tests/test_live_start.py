@@ -19,6 +19,7 @@ import pytest
 from eth_account import Account
 
 from sim.process import SimProcess
+from tests.live_config import live_config
 from tests.test_sim_support import start_sim
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,28 +32,11 @@ def sim() -> Iterator[SimProcess]:
     proc.stop()
 
 
-def _live_config(sim: SimProcess, tmp: Path) -> Path:
-    ws = "ws" + sim.base_url[len("http"):]
-    text = (REPO / "conf" / "live.yaml").read_text()
-    for key, url in (("clob_url", sim.base_url), ("gamma_url", f"{sim.base_url}/gamma"),
-                     ("market_ws_url", f"{ws}/ws/market"), ("user_ws_url", f"{ws}/ws/user"),
-                     ("polybolt_url", f"{ws}/ws/prices"), ("rtds_url", f"{ws}/rtds"),
-                     ("geoblock_url", f"{sim.base_url}/api/geoblock")):
-        start = text.index(f"  {key}: ")
-        end = text.index("\n", start)
-        text = text[:start] + f"  {key}: {url}" + text[end:]
-    text = text.replace("  signature_type: 3", "  signature_type: 0")
-    text = text.replace("  funder: !ENV POLYMM_FUNDER", "  funder: null")
-    path = tmp / "live.yaml"
-    path.write_text(text)
-    return path
-
-
 def _run(sim: SimProcess, tmp: Path, key: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLYMM_")}
     env.update(POLYMM_PRIVATE_KEY=key, POLYMM_RPC_URL=sim.chain_url)
     cmd = [sys.executable, str(REPO / "bin" / "polymm"), "run", "--live", "--config",
-           str(_live_config(sim, tmp)), "--duration", "3", "--summary", str(tmp / "s.json"),
+           str(live_config(sim, tmp)), "--duration", "3", "--summary", str(tmp / "s.json"),
            "--set", f"event_log.dir={tmp / 'events'}", "--set", "statsd.enabled=false",
            "--set", "discovery.series=[{asset: btc, interval: 15m, windows: 1}]"]
     return subprocess.run(cmd, cwd=str(REPO), env=env, capture_output=True, text=True,

@@ -52,6 +52,7 @@ from tests.paper_scenarios import (
     snapshot,
     trade,
 )
+from trading.fees import FeeSchedule, maker_rebate_estimate_micro, taker_fee_micro
 from trading.order_records import gone_at_venue
 from trading.paper_exchange import (
     PaperExchange,
@@ -59,7 +60,6 @@ from trading.paper_exchange import (
     Settlement,
     winner_from_reference,
 )
-from trading.paper_fees import FeeSchedule, maker_rebate_estimate_micro, taker_fee_micro
 from trading.paper_rules import NOT_CANCELED, decimal_str
 from venue.rest_errors import classify_reject
 
@@ -73,7 +73,8 @@ from venue.rest_errors import classify_reject
     (9900, 1 * S, CRYPTO, 690),                   # symmetric in p and 1 - p
     (5000, 20_300, CRYPTO, 360),                  # 355.25 micro rounds up to 360
     (5000, 20_200, CRYPTO, 350),                  # 353.5 micro rounds down to 350
-    (5000, 1, CRYPTO, 10),                        # a positive fee is at least 0.00001
+    (5000, 1, CRYPTO, 0),                         # under half of 0.00001: rounds to 0
+    (5000, 290, CRYPTO, 10),                      # 5.075 micro rounds up to 0.00001
     (5000, 100 * S, FeeSchedule(rate_bps=700, exponent=2), 437_500),  # x 0.25 ** 2
     (5000, 100 * S, FeeSchedule(), 0),            # no schedule: no fee
     (5000, 0, CRYPTO, 0),

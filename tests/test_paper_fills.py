@@ -42,6 +42,7 @@ from tests.paper_scenarios import (
     snapshot,
     trade,
 )
+from trading.fees import taker_fee_micro
 from trading.order_records import OrderState
 from trading.order_tracker import OrderTracker
 from trading.paper_exchange import (
@@ -49,7 +50,6 @@ from trading.paper_exchange import (
     PaperExchange,
     PaperOrder,
 )
-from trading.paper_fees import taker_fee_micro
 from trading.positions import Positions
 
 # -- fills from prints -------------------------------------------------------------------------

@@ -168,8 +168,10 @@ EOA = _addr(0x72)      # an address without code
 CASES: list[tuple[str, int, dict[str, object], Callable[[SimProcess, str], Any] | None,
                   Callable[[Any], Any] | None, list[tuple[str, str]]]] = [
     ("funded and approved EOA", 0x51, {}, None, None, []),
-    ("deposit wallet", 0x52, {"venue.signature_type": 3, "venue.funder": WALLET},
-     lambda s, _: s.account(WALLET, contract=True), None, []),
+    ("deposit wallet without a relayer key", 0x52, {"venue.signature_type": 3,
+                                                   "venue.funder": WALLET},
+     lambda s, _: s.account(WALLET, contract=True), None,
+     [("relayer", "venue.relayer_api_key is not set")]),  # with one: test_preflight_relayer
     ("unfunded", 0x53, {}, lambda s, who: s.account(who, funded=False), None,
      [("collateral", "holds 0 pUSD on Polygon"), ("gas", "holds 0 POL")]),
     ("unapproved", 0x54, {}, lambda s, who: s.account(who, approved=False), None,
@@ -184,7 +186,8 @@ CASES: list[tuple[str, int, dict[str, object], Callable[[SimProcess, str], Any] 
      [("identity", "signature_type 2 (browser proxy (Safe)) needs venue.funder")]),
     ("deposit wallet that is the key", 0x58, {"venue.signature_type": 3,
                                               "venue.funder": _addr(0x58)}, None, None,
-     [("identity", "venue.funder is the key's own address")]),
+     [("identity", "venue.funder is the key's own address"),
+      ("relayer", "venue.relayer_api_key is not set")]),
     ("proxy whose funder is not a contract", 0x59, {"venue.signature_type": 1,
                                                     "venue.funder": EOA}, None, None,
      [("identity", f"venue.funder {EOA} has no contract on Polygon")]),

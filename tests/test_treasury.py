@@ -158,8 +158,10 @@ class FakeSender:
     turn; ``mined`` maps a hash to its receipt (absent: not mined yet)."""
 
     address = "0x" + "ee" * 20
+    relayed = False
 
     def __init__(self) -> None:
+        self.nonce_latest = 0  # the account's mined nonce (``superseded``)
         self.signed: list[SignedTx] = []
         self.submitted: list[str] = []
         self.submit_errors: list[Exception] = []
@@ -185,6 +187,9 @@ class FakeSender:
 
     def receipt(self, tx_hash: str) -> Receipt | None:
         return self.mined.get(tx_hash)
+
+    def superseded(self, tx: SignedTx) -> bool:
+        return self.nonce_latest > tx.nonce
 
     def mine(self, ok: bool = True) -> None:
         h = self.signed[-1].tx_hash
@@ -280,14 +285,14 @@ def test_estimate_revert_and_reverted_receipt_are_failures(env: Env) -> None:
 
 
 def test_an_overdue_receipt_times_out_then_the_nonce_says_dropped(env: Env) -> None:
-    t, chain = env.t, env.chain
+    t, sender = env.t, env.sender
     t.cycle()
     env.clock.t += CFG.receipt_timeout_s
     t.cycle()
     t.cycle()
     assert env.statuses() == ["signed", "sent", "timeout"]
     assert (t.stats()["failed"], t.stats()["pending"]) == (1, 1)  # still watched
-    chain.nonce_latest = 1  # its nonce was used, and not by it
+    sender.nonce_latest = 1  # its nonce was used, and not by it
     t.cycle()
     assert env.statuses()[-1] == "dropped" and t.stats()["pending"] == 0
 
@@ -317,9 +322,9 @@ def test_redeem_after_on_chain_resolution_and_read_errors_are_not_fatal(env: Env
     assert chain.closed
 
 
-@pytest.mark.parametrize("sig", [1, 2, 3])
-def test_only_eoa_accounts(sig: int) -> None:
-    with pytest.raises(ConfigError, match="supports only 0"):
+@pytest.mark.parametrize("sig", [1, 2])  # 3 (deposit wallet): tests/test_treasury_relayer.py
+def test_no_proxy_or_safe_accounts(sig: int) -> None:
+    with pytest.raises(ConfigError, match=r"supports 0 \(EOA\) and 3 \(deposit wallet\)"):
         Treasury(config=CFG, owner=OWNER, sender=FakeSender(), chain=FakeChain(),
                  signature_type=sig)
 

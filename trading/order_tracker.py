@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from messages.ids import ConditionId, OrderHash, Side, TokenId
 from messages.orders import RemoteOrder
 from messages.quotes import DesiredQuote
+from messages.treasury import PositionsMerged, PositionsRedeemed
 from messages.user import OrderEvent, OrderEventType, TradeEvent
 from trading.diff import LiveOrder
 from trading.order_records import (
@@ -306,6 +307,14 @@ class OrderTracker:
             if t is not None:
                 transitions.append(t)
         return change, transitions
+
+    def on_collateral(self, msg: PositionsMerged | PositionsRedeemed) -> None:
+        """Tokens the Treasury merged or redeemed leave the positions; what they cost leaves
+        the notional the risk check counts."""
+        if isinstance(msg, PositionsMerged):
+            self.ledger.apply_merged(msg)
+        else:
+            self.ledger.apply_redeemed(msg)
 
     # -- resolution ------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ at once. (``post`` and ``cancel`` have no events to return, so they apply nothin
 **Fills** come from prints on either token, after the public size that stood ahead of us at
 our price on arrival (the queue, ``trading.paper_book``), and from a book showing liquidity
 strictly through our price; at our price, makers paying no fee. A non-post-only order that
-crosses on arrival takes at each level's price and pays the taker fee (``trading.paper_fees``).
+crosses on arrival takes at each level's price and pays the taker fee (``trading.fees``).
 The rules: ``trading.paper_matching``. **Events** are the user channel's
 (``trading.paper_events``), CONFIRMED ``confirm_ms`` after MATCHED. **Resolution** cancels the
 market's resting orders and settles its positions at 1 pUSD a winning share, 0 a losing one.
@@ -40,9 +40,9 @@ from messages.markets import Market
 from messages.orders import RemoteOrder
 from messages.user import OrderEventType, TradeEvent
 from trading import paper_rules as rules
+from trading.fees import NO_FEES, FeeSchedule
 from trading.paper_book import MarketTape, flip, to_up
 from trading.paper_events import PaperEvent, PaperEvents, confirmed
-from trading.paper_fees import NO_FEES, FeeSchedule
 from trading.paper_ledger import (
     PaperAccount,
     PaperLedger,

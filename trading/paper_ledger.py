@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from messages.ids import PIPS_PER_UNIT, ConditionId, Side, TokenId
+from trading.fees import FeeSchedule, maker_rebate_estimate_micro, taker_fee_micro
 from trading.paper_events import PaperEvent
-from trading.paper_fees import FeeSchedule, maker_rebate_estimate_micro, taker_fee_micro
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,7 +25,7 @@ class PaperAccount:
 
     ``cash_micro`` is the net flow of every fill, fee and payout (0 at the start);
     ``fee_equivalent_micro`` is the taker fee our maker fills would have cost, the base of
-    ``rebate_estimate_micro`` (see ``trading.paper_fees.maker_rebate_estimate_micro``).
+    ``rebate_estimate_micro`` (see ``trading.fees.maker_rebate_estimate_micro``).
     """
 
     cash_micro: int = 0

@@ -12,9 +12,17 @@ The State's model (the Quoter's inventory skew) and the OrderManager's tracker (
 each keep an instance of this ledger, fed the same trade events in the same order, so both see
 the same inventory under the same rules.
 
-Cash is in micro-pUSD: a BUY pays size x price, a SELL receives it (fees are not modelled;
-makers pay none). PnL marked to a price is ``cash + position x mark``. A long position's cost
-is its size at the average price paid: what the risk limit ``max_notional_usd`` counts for it.
+Cash is in micro-pUSD: a BUY pays size x price, a SELL receives it. A taker fill pays the
+taker fee of its market's ``feeSchedule`` (``trading.fees``; known once the market is, through
+``set_fee_schedule``): a BUY on top of the notional, a SELL out of it. Makers pay none; their
+fills' fee-equivalent is the base of the estimated maker rebate, which is reported but never
+booked (the venue pays it daily, off the order flow).
+
+Collateral that came back (``PositionsMerged``, ``PositionsRedeemed`` from the Treasury) takes
+the tokens off the positions and adds the pUSD to ``merged_micro`` / ``redeemed_micro``; each
+transaction counts once. PnL marked to a price is
+``cash + merged + redeemed + position x mark``. A long position's cost is its size at the
+average price paid: what the risk limit ``max_notional_usd`` counts for it.
 
 Pure code: no threads, no clock.
 """
@@ -34,7 +42,9 @@ from messages.ids import (
     TokenId,
     TradeId,
 )
+from messages.treasury import PositionsMerged, PositionsRedeemed
 from messages.user import TradeEvent, TradeStatus
+from trading.fees import NO_FEES, FeeSchedule, maker_rebate_estimate_micro, taker_fee_micro
 
 TERMINAL_MEMORY = 20_000
 """How many finished (CONFIRMED/FAILED) trade ids are remembered to make repeats no-ops."""
@@ -50,7 +60,9 @@ class _Stage(Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
-    """One of our fills in a trade: signed size (BUY +) and signed cash (BUY -)."""
+    """One of our fills in a trade: signed size (BUY +) and signed cash (BUY -), net of the
+    taker fee ``fee_micro`` (0 for a maker fill, whose would-be fee is ``fee_equivalent_micro``,
+    the base of the rebate estimate)."""
 
     order_id: OrderHash
     trade_id: TradeId
@@ -59,6 +71,8 @@ class Fill:
     side: Side
     price_pips: int
     size_micro: int
+    fee_micro: int = 0
+    fee_equivalent_micro: int = 0
 
     @property
     def signed_micro(self) -> int:
@@ -67,7 +81,7 @@ class Fill:
     @property
     def cash_micro(self) -> int:
         notional = self.size_micro * self.price_pips // PIPS_PER_UNIT
-        return -notional if self.side is Side.BUY else notional
+        return (-notional if self.side is Side.BUY else notional) - self.fee_micro
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,17 +144,28 @@ class Positions:
     Thread ownership: none of its own; the thread of the actor holding it owns it.
     """
 
-    __slots__ = ("_finished", "_tokens", "_trades", "failed", "fills", "owner")
+    __slots__ = ("_collateral_txs", "_fee_equivalent", "_finished", "_schedules", "_tokens",
+                 "_trades", "failed", "fees_micro", "fills", "merged_micro", "owner",
+                 "redeemed_micro")
 
     def __init__(self, owner: str) -> None:
         self.owner = owner
         self._tokens: dict[TokenId, TokenPosition] = {}
         self._trades: dict[TradeId, tuple[_Stage, tuple[Fill, ...]]] = {}
         self._finished: deque[TradeId] = deque()
+        self._schedules: dict[ConditionId, FeeSchedule] = {}
+        self._fee_equivalent: dict[ConditionId, int] = {}
+        self._collateral_txs: set[tuple[str, ConditionId]] = set()
         self.fills = 0
         """Our fills that stand (matched or confirmed, not undone by FAILED)."""
         self.failed = 0
         """Our fills undone by a FAILED trade."""
+        self.fees_micro = 0
+        """Taker fees our standing fills paid."""
+        self.merged_micro = 0
+        """pUSD that merges of complete sets brought back."""
+        self.redeemed_micro = 0
+        """pUSD that redemptions of resolved markets brought back."""
 
     # -- updates -------------------------------------------------------------------------------
 
@@ -167,6 +192,7 @@ class Positions:
                 pos = self._pos(f.token_id)
                 pos.provisional_micro -= f.signed_micro
                 pos.add_flow(f, -1)
+                self._fee_flow(f, -1)
             self.fills -= len(fills)
             self.failed += len(fills)
             self._finish(ev.trade_id, _Stage.FAILED, fills)
@@ -187,6 +213,7 @@ class Positions:
             else:
                 pos.provisional_micro += f.signed_micro
             pos.add_flow(f, 1)
+            self._fee_flow(f, 1)
         self.fills += len(fills)
         if confirmed:
             self._finish(trade_id, _Stage.CONFIRMED, fills)
@@ -200,21 +227,69 @@ class Positions:
         if len(self._finished) > TERMINAL_MEMORY:
             self._trades.pop(self._finished.popleft(), None)
 
+    def _fee_flow(self, f: Fill, sign: int) -> None:
+        self.fees_micro += sign * f.fee_micro
+        if f.fee_equivalent_micro:
+            cid = f.condition_id
+            self._fee_equivalent[cid] = (self._fee_equivalent.get(cid, 0)
+                                         + sign * f.fee_equivalent_micro)
+
+    def set_fee_schedule(self, condition_id: ConditionId, schedule: FeeSchedule) -> None:
+        """The market's ``feeSchedule``, for the fills that arrive from now on (a fill booked
+        before its market was known counts no fee: the start-up trades of earlier runs)."""
+        self._schedules[condition_id] = schedule
+
+    def apply_merged(self, msg: PositionsMerged) -> tuple[TokenId, ...]:
+        """A mined merge: ``amount_micro`` of each token off the positions, as much pUSD back.
+        Returns the tokens it moved (none for a transaction seen before)."""
+        if not self._first_collateral_tx(msg.tx_hash, msg.condition_id):
+            return ()
+        for token in msg.token_ids:
+            self._pos(token).confirmed_micro -= msg.amount_micro
+        self.merged_micro += msg.amount_micro
+        return msg.token_ids
+
+    def apply_redeemed(self, msg: PositionsRedeemed) -> tuple[TokenId, ...]:
+        """A mined redemption: the burned tokens off the positions, the payout back."""
+        if not self._first_collateral_tx(msg.tx_hash, msg.condition_id):
+            return ()
+        for token, burned in zip(msg.token_ids, msg.burned_micro, strict=True):
+            self._pos(token).confirmed_micro -= burned
+        self.redeemed_micro += msg.payout_micro
+        return msg.token_ids
+
+    def _first_collateral_tx(self, tx_hash: str, condition_id: ConditionId) -> bool:
+        key = (tx_hash.lower(), condition_id)  # one relayer batch may carry several markets
+        if key in self._collateral_txs:
+            return False
+        self._collateral_txs.add(key)
+        return True
+
     def load(self, token_id: TokenId, confirmed_micro: int) -> None:
         """Set a token's confirmed position from REST at start-up (provisional fills stay)."""
         self._pos(token_id).confirmed_micro = confirmed_micro
 
     def our_fills(self, ev: TradeEvent) -> tuple[Fill, ...]:
-        """Our part of a trade event: our maker fills, plus the top level when we took."""
+        """Our part of a trade event: our maker fills, plus the top level when we took (the
+        taker pays the fee on each maker's part at that maker's price, as the venue's ledger
+        charges it; ``sim.chain_state`` does the same)."""
+        sched = self._schedules.get(ev.condition_id, NO_FEES)
         out = [Fill(order_id=OrderHash(m.order_id.lower()), trade_id=ev.trade_id,
                     condition_id=ev.condition_id, token_id=m.token_id, side=m.side,
-                    price_pips=m.price_pips, size_micro=m.matched_size_micro)
+                    price_pips=m.price_pips, size_micro=m.matched_size_micro,
+                    fee_equivalent_micro=taker_fee_micro(m.price_pips, m.matched_size_micro,
+                                                         sched))
                for m in ev.maker_fills if m.owner == self.owner and m.matched_size_micro > 0]
         if ev.trader_side.upper() == TAKER and ev.owner == self.owner and ev.size_micro > 0:
+            fee = sum(taker_fee_micro(_taker_price(ev, m.token_id, m.price_pips),
+                                      m.matched_size_micro, sched)
+                      for m in ev.maker_fills if m.matched_size_micro > 0)
+            if not ev.maker_fills:
+                fee = taker_fee_micro(ev.price_pips, ev.size_micro, sched)
             out.append(Fill(order_id=OrderHash(ev.taker_order_id.lower()),
                             trade_id=ev.trade_id, condition_id=ev.condition_id,
                             token_id=ev.token_id, side=ev.side, price_pips=ev.price_pips,
-                            size_micro=ev.size_micro))
+                            size_micro=ev.size_micro, fee_micro=fee))
         return tuple(out)
 
     def _pos(self, token_id: TokenId) -> TokenPosition:
@@ -271,13 +346,24 @@ class Positions:
             return None
         return pos.sold_proceeds_micro * PIPS_PER_UNIT // pos.sold_micro
 
+    def collateral_micro(self) -> int:
+        """pUSD the Treasury brought back: merges plus redemptions."""
+        return self.merged_micro + self.redeemed_micro
+
+    def rebate_estimate_micro(self) -> int:
+        """The maker rebate our standing maker fills would earn (``trading.fees``), summed
+        per market as the venue pays it."""
+        return sum(maker_rebate_estimate_micro(v, self._schedules.get(cid, NO_FEES))
+                   for cid, v in self._fee_equivalent.items())
+
     def pnl_micro(self, marks_pips: Mapping[TokenId, int]) -> tuple[int, int]:
-        """``(pnl, unmarked)``: cash plus positions valued at ``marks_pips``, in micro-pUSD.
+        """``(pnl, unmarked)``: cash (fees paid included), collateral brought back, plus
+        positions valued at ``marks_pips``, in micro-pUSD. The rebate estimate is not in it.
 
         A token with a position but no mark is left out of the value and counted in
         ``unmarked``.
         """
-        total = 0
+        total = self.collateral_micro()
         unmarked = 0
         for token, pos in self._tokens.items():
             total += pos.cash_micro
@@ -297,6 +383,12 @@ class Positions:
 
     def __repr__(self) -> str:
         return f"Positions(tokens={len(self._tokens)}, fills={self.fills})"
+
+
+def _taker_price(ev: TradeEvent, maker_token: TokenId, maker_pips: int) -> int:
+    """The price a taker paid against one maker: the maker's, mirrored when the maker was on
+    the complementary token (a BUY of Up matched with a BUY of Down)."""
+    return maker_pips if maker_token == ev.token_id else PIPS_PER_UNIT - maker_pips
 
 
 def _tokens_of(fills: tuple[Fill, ...]) -> tuple[TokenId, ...]:

@@ -37,8 +37,10 @@ from messages.market import (
 from messages.markets import Market, MarketsChanged
 from messages.prices import PriceSource, PriceUpdate
 from messages.quotes import MarketView, QuoteSnapshot, RefView
+from messages.treasury import PositionsMerged, PositionsRedeemed
 from messages.user import OrderEvent, TradeEvent
 from trading.book import EMPTY_ASK_PIPS, EMPTY_BID_PIPS, Book
+from trading.fees import FeeSchedule
 from trading.market_state import MarketState, payout
 from trading.positions import Positions
 from trading.strikes import Strikes
@@ -87,7 +89,8 @@ class StateModel:
             LastTrade: self._on_last_trade, BestBidAsk: self._on_best, PriceUpdate: self._on_price,
             MarketResolved: self._on_resolved, OrderEvent: self._on_order,
             TradeEvent: self._on_trade, FeedStatus: self._on_feed, TimerFired: self._on_timer,
-            KillSwitch: self._on_kill,
+            KillSwitch: self._on_kill, PositionsMerged: self._on_collateral,
+            PositionsRedeemed: self._on_collateral,
         }
 
     # -- input ---------------------------------------------------------------------------------
@@ -147,6 +150,7 @@ class StateModel:
             if market.asset and market.asset not in self._assets:
                 self._assets[market.asset] = RefPrices(market.asset, EwmaVol(*self._vol_args))
             st.refresh_strike(self.strikes)
+            self.positions.set_fee_schedule(cid, FeeSchedule.of_market(market))
         # Views follow the order discovery gave.
         self._markets = {cid: self._markets[cid] for cid in wanted}
         assets = {m.asset for m in wanted.values() if m.asset}
@@ -278,6 +282,15 @@ class StateModel:
         # arrive before the first market set).
         changed = False
         for token in self.positions.apply(msg).tokens:
+            changed |= self._touch_token(token)
+        return changed
+
+    def _on_collateral(self, msg: PositionsMerged | PositionsRedeemed) -> bool:
+        # Like trades: the account's, also after the market left the set.
+        tokens = (self.positions.apply_merged(msg) if isinstance(msg, PositionsMerged)
+                  else self.positions.apply_redeemed(msg))
+        changed = False
+        for token in tokens:
             changed |= self._touch_token(token)
         return changed
 

@@ -37,6 +37,7 @@ from trading.positions import FillChange, Positions
 from venue.calldata import TxCall, merge_call, redeem_calls
 from venue.chain import Receipt
 from venue.chain_tx import SignedTx
+from venue.relayer import RelayReceipt
 
 __all__ = [
     "MAX_BACKOFF_FACTOR",
@@ -312,7 +313,8 @@ class TreasuryLedger:
 class InFlight:
     """An action on chain: the step whose transaction ``tx`` is out, the steps after it,
     when it was sent, whether the node took it (False: no reply yet, so the same bytes are
-    submitted again) and whether its receipt is overdue."""
+    submitted again), whether its receipt is overdue, and the relayer's transactionID (a
+    deposit wallet's batch; "" for an EOA's transaction)."""
 
     action: Action
     market: Market
@@ -322,12 +324,16 @@ class InFlight:
     sent_s: float
     accepted: bool = False
     timed_out: bool = False
+    relay_id: str = ""
 
 
 def tx_record(action: Action, status: TxStatus, step: Step, *, sender: str, ts_ns: int,
               tx: SignedTx | None = None, receipt: Receipt | None = None,
-              error: str = "") -> TreasuryTx:
-    """The event-log record of one step of one transaction (``messages.treasury``)."""
+              error: str = "", relay_id: str = "") -> TreasuryTx:
+    """The event-log record of one step of one transaction (``messages.treasury``); a
+    relayer's receipt (``venue.relayer.RelayReceipt``) adds its transactionID and error."""
+    if isinstance(receipt, RelayReceipt):
+        relay_id, error = relay_id or receipt.relay_id, error or receipt.error
     return TreasuryTx(
         condition_id=action.condition_id, action=action.kind, status=status,
         tx_hash=tx.tx_hash if tx else "", sender=sender, to=step.call.to,
@@ -338,5 +344,5 @@ def tx_record(action: Action, status: TxStatus, step: Step, *, sender: str, ts_n
         burned_micro=step.burned_micro, payout_micro=step.payout_micro,
         gas_used=receipt.gas_used if receipt else 0, fee_wei=receipt.fee_wei if receipt else 0,
         block_number=receipt.block_number if receipt else 0, error=error[:300],
-        ts_recv_ns=ts_ns)
+        relay_id=relay_id, chain_tx_hash=receipt.tx_hash if receipt else "", ts_recv_ns=ts_ns)
 

@@ -101,6 +101,9 @@ class EoaSender:
         caps: gas and fee bounds.
     """
 
+    relayed = False
+    """It sends its own transactions (the Treasury may have several in flight)."""
+
     def __init__(self, chain: ChainClient, private_key: str, *, chain_id: int,
                  caps: GasCaps) -> None:
         try:
@@ -213,6 +216,11 @@ class EoaSender:
     def receipt(self, tx_hash: str) -> Receipt | None:
         """The receipt, or None while the transaction is not mined."""
         return self.chain.receipt(tx_hash)
+
+    def superseded(self, tx: SignedTx) -> bool:
+        """Whether the account's mined nonce moved past ``tx``'s (asked after no receipt was
+        found: another transaction took that nonce)."""
+        return self.chain.nonce(self.address, "latest") > tx.nonce
 
     def wait(self, tx_hash: str, *, timeout_s: float, poll_s: float = 2.0,
              sleep: Callable[[float], None] = time.sleep,

@@ -28,6 +28,8 @@ from messages import (
     KillSwitch,
     MarketsChanged,
     OrderEvent,
+    PositionsMerged,
+    PositionsRedeemed,
     SlotReady,
     TimerFired,
     TradeEvent,
@@ -63,7 +65,8 @@ class OrderManager(Actor):
     Accepts: ``SlotReady`` (take the newest ``DesiredQuotes``), ``MarketsChanged``,
     ``OrderEvent``, ``TradeEvent``, ``FeedStatus`` (user feed connected →
     reconcile from ``GET /data/orders``), ``CancelAll``, ``KillSwitch``, ``TimerFired``
-    (``heartbeat``, ``orders``). Asked: ``stats()``, ``shutdown()``.
+    (``heartbeat``, ``orders``), ``PositionsMerged``/``PositionsRedeemed`` (the Treasury's).
+    Asked: ``stats()``, ``shutdown()``.
     Emits: ``OrderPlaced``/``OrderRejected``/``OrderCanceled``/``OrderFilled`` to ``sinks``;
     kind ``order`` records (desired taken, cancels, posts with hashes, outcomes) and kind
     ``out`` (the emitted events) to the event log; a REST tick refresh (``TickSizeChanged``)
@@ -119,6 +122,8 @@ class OrderManager(Actor):
             CancelAll: self.on_cancel_all,
             KillSwitch: self.on_kill_switch,
             TimerFired: self.on_timer,
+            PositionsMerged: self.on_collateral,
+            PositionsRedeemed: self.on_collateral,
         }
         # A dry run: the paper exchange fills our orders from the market channel, which this
         # actor then reads too.
@@ -242,6 +247,12 @@ class OrderManager(Actor):
             self.run_pass()
         else:
             self._flush()
+
+    def on_collateral(self, msg: PositionsMerged | PositionsRedeemed) -> None:
+        """The Treasury merged or redeemed: the tokens and their cost leave the risk check's
+        positions (a merge frees notional, so quotes held back by the limit may go out)."""
+        self.tracker.on_collateral(msg)
+        self.run_pass()
 
     def on_feed_status(self, msg: FeedStatus) -> None:
         if msg.feed == "user" and msg.connected:

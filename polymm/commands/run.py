@@ -18,6 +18,7 @@ from polymm.config_modes import PAPER_ONLY_HINT, is_loopback_url
 from polymm.config_schema import MASK
 
 if TYPE_CHECKING:
+    from actors.treasury import TreasuryStats
     from polymm.config_schema import Config
     from polymm.health import PnlReport, ShutdownResult
     from polymm.supervisor import Supervisor
@@ -191,21 +192,24 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def redact_logs(venue: Venue) -> None:
-    """Mask this run's API credentials in everything the root logging handlers emit.
+def redact_logs(venue: Venue, cfg: Config | None = None) -> None:
+    """Mask this run's API credentials (and the relayer API key and the RPC URL, which may
+    embed a provider key) in everything the root logging handlers emit.
 
     (The signing key stays inside the signer and is never formatted anywhere.)
     """
     c = venue.creds
     if c is None:  # a dry run holds no secret
         return
-    flt = SecretFilter([s for s in (c.api_key, c.secret, c.passphrase) if s])
+    extra = [] if cfg is None else [str(s.reveal()) for s in (
+        cfg.venue.relayer_api_key, cfg.venue.rpc_url) if s is not None]
+    flt = SecretFilter([s for s in (c.api_key, c.secret, c.passphrase, *extra) if s])
     for handler in logging.getLogger().handlers:
         handler.addFilter(flt)
 
 
-# The Treasury has no relayer yet: proxy and Safe accounts (legacy) cannot get their collateral
-# back automatically, so a live start refuses them (deposit wallets trade; see README).
+# The Treasury acts for EOAs and deposit wallets only: proxy and Safe accounts (legacy) would
+# not get their collateral back, so a live start refuses them (README "Going live").
 UNSUPPORTED_SIGNATURE_TYPES = (1, 2)
 
 
@@ -239,7 +243,7 @@ def _run_bot(cfg: Config, args: argparse.Namespace, sim_url: str | None,
     from runtime.metrics import build_metrics
 
     venue = build_venue(cfg, sim_url)
-    redact_logs(venue)
+    redact_logs(venue, cfg)
     if cfg.mode == "live":
         preflight(cfg, venue)
     metrics = build_metrics(cfg)
@@ -307,6 +311,8 @@ class RunSummary(TypedDict):
     open_orders_after_shutdown: int
     actors_left: int
     pnl: PnlReport
+    # The Treasury's: pUSD merged and redeemed, what resolved markets still owe, in flight.
+    collateral: NotRequired[TreasuryStats]
     paper: NotRequired[dict[str, object]]  # a dry run's account (``PaperGateway.summary``)
     faults_injected: dict[str, object]  # by fault, or {"error": ...} if the venue did not say
     recoveries: Recoveries
@@ -348,6 +354,8 @@ def build_summary(sup: Supervisor, result: ShutdownResult, sim: SimProcess | Non
     }
     if "paper" in stats:  # a dry run's (a TypedDict literal takes no conditional key)
         summary["paper"] = stats["paper"]
+    if "collateral" in result:
+        summary["collateral"] = result["collateral"]
     if sim is not None:
         try:
             st = sim.state()

@@ -1,8 +1,8 @@
-"""Polymarket's fees for the paper exchange (protocol §7.2): the taker fee and a maker rebate
+"""Polymarket's fees (protocol §7.2): the taker fee and a maker rebate
 estimate, in integers.
 
 Makers pay no fee. A taker pays ``fee = shares x rate x (p x (1 - p)) ** exponent`` pUSD at the
-match price ``p``, rounded to 5 decimals (10 micro-pUSD), with a minimum of 0.00001. A BUY
+match price ``p``, rounded half up to 5 decimals (10 micro-pUSD). A BUY
 taker pays it on top of the notional; a SELL taker receives the notional minus the fee.
 
 A share (``rebateRate``) of the taker fees collected in a market is paid back, daily, to that
@@ -51,11 +51,12 @@ def taker_fee_micro(price_pips: int, size_micro: int, schedule: FeeSchedule) -> 
     """The fee a taker pays for ``size_micro`` shares matched at ``price_pips``, in micro-pUSD.
 
     ``size x rate x (p(1 - p)) ** e`` computed exactly in integers, then rounded half up to
-    10 micro-pUSD; a positive fee is at least 10 micro-pUSD.
+    10 micro-pUSD: a fee under 5 micro-pUSD is 0 (the simulated venue charges the same,
+    ``sim.chain_state.taker_fee_micro``, and a test holds the two together).
 
-    UNVERIFIED: the protocol says "rounded to 5 decimals (min 0.00001)" without the rounding
-    direction; half up is this function's choice, and "min" is read as "a fee that rounds to
-    zero is charged 0.00001", not "fees below 0.00001 are waived".
+    UNVERIFIED: the research says "rounded to 5 dp, minimum 0.00001 (smaller rounds to 0)"
+    without the rounding direction; half up is this function's choice. Only sizes far below
+    any market's minimum order reach the difference.
     """
     if size_micro <= 0 or schedule.rate_bps <= 0 or not 0 < price_pips < PIPS_PER_UNIT:
         return 0
@@ -64,8 +65,7 @@ def taker_fee_micro(price_pips: int, size_micro: int, schedule: FeeSchedule) -> 
     for _ in range(max(schedule.exponent, 0)):  # (p(1 - p)) ** e, p in pips
         num *= price_pips * (PIPS_PER_UNIT - price_pips)
         den *= PIPS_PER_UNIT * PIPS_PER_UNIT
-    steps = (2 * num + den) // (2 * den)
-    return max(steps, 1) * FEE_STEP_MICRO
+    return (2 * num + den) // (2 * den) * FEE_STEP_MICRO
 
 
 def maker_rebate_estimate_micro(fee_equivalent_micro: int, schedule: FeeSchedule) -> int:
