@@ -270,16 +270,10 @@ class KeepAliveAdapter(BaseAdapter):
             ValueError: an illegal header (nothing was written).
         """
         path, body = self._target(request)
-        self._lock.acquire()
-        conn = self._conn
-        try:
-            sock = conn.sock
-            if sock is not None and wait_for_read(sock, timeout=0.0):
-                conn.close()  # readable while idle: closed by the server (or stray bytes)
-            conn.request(request.method or "GET", path, request.headers, body)
-        except BaseException as exc:
-            self._write_failed(conn, exc, lambda: request)
-        return Pending(request, conn.sent_ns)
+        sent_ns = self._write(
+            lambda conn: conn.request(request.method or "GET", path, request.headers, body),
+            lambda: request)
+        return Pending(request, sent_ns)
 
     def begin_raw(self, method: str, path: str, head: bytes, body: bytes) -> Pending:
         """``begin`` for a request given as its parts: ``path`` (with any query) on this
@@ -287,18 +281,26 @@ class KeepAliveAdapter(BaseAdapter):
         added here), ``body`` its bytes. The order path builds its requests so (no
         ``PreparedRequest``, no per-header checks: ``head`` is the caller's, built from
         checked parts). Raises as ``begin``."""
+        raw = (method, self.origin + path, body)
+        sent_ns = self._write(lambda conn: conn.request_raw(method, path, head, body),
+                              lambda: Pending(None, 0, raw).request)
+        return Pending(None, sent_ns, raw)
+
+    def _write(self, write: Callable[[_Connection], None],
+               request: Callable[[], requests.PreparedRequest]) -> int:
+        """Take the connection (held until ``finish``) and ``write`` one request on it; the
+        wall clock of its first byte. A failure frees the connection and raises (see
+        ``_write_failed``; ``request`` builds the request for its error)."""
         self._lock.acquire()
         conn = self._conn
         try:
             sock = conn.sock
             if sock is not None and wait_for_read(sock, timeout=0.0):
                 conn.close()  # readable while idle: closed by the server (or stray bytes)
-            conn.request_raw(method, path, head, body)
+            write(conn)
         except BaseException as exc:
-            self._write_failed(conn, exc,
-                               lambda: Pending(None, 0, (method, self.origin + path,
-                                                         body)).request)
-        return Pending(None, conn.sent_ns, (method, self.origin + path, body))
+            self._write_failed(conn, exc, request)
+        return conn.sent_ns
 
     def _write_failed(self, conn: _Connection, exc: BaseException,
                       request: Callable[[], requests.PreparedRequest]) -> NoReturn:
