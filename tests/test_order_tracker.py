@@ -269,3 +269,23 @@ def test_counts():
     t = tracker_with("unknown")
     c = t.counts()
     assert c["unknown"] == 1 and c["live"] == 0
+
+
+def test_moved_is_replace_over_every_field():
+    import dataclasses
+
+    from trading.order_records import OrderState, TrackedOrder, moved
+
+    ints = [f.name for f in dataclasses.fields(TrackedOrder)
+            if f.type in ("int", int) and f.name not in ("price_pips", "size_micro")]
+    base = TrackedOrder(order_id="0x" + "1" * 64, condition_id="0x" + "2" * 64, token_id="7",
+                        side=Side.SELL, price_pips=4100, size_micro=9_000_000,
+                        state=OrderState.LIVE, sent_ms=11, matched_micro=12, placed_ms=13,
+                        cancel_ms=14, unknown_ms=15, next_check_ms=16)
+    for state in OrderState:
+        assert moved(base, state, {}) == dataclasses.replace(base, state=state)
+        for i, name in enumerate(ints):
+            changes = {name: 1000 + i}
+            assert moved(base, state, changes) == dataclasses.replace(base, state=state,
+                                                                      **changes), name
+    assert len(ints) == 6, ints  # a new field: copy it in ``moved`` too

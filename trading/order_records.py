@@ -12,6 +12,7 @@ holds them belongs to the OrderManager's thread. Pure code: no threads, no clock
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -60,6 +61,32 @@ class TrackedOrder:
     @property
     def remaining_micro(self) -> int:
         return max(self.size_micro - self.matched_micro, 0)
+
+
+_new = object.__new__
+_put = object.__setattr__
+
+
+def moved(o: TrackedOrder, state: OrderState, changes: Mapping[str, int]) -> TrackedOrder:
+    """``dataclasses.replace(o, state=state, **changes)`` at about a third of its cost: the
+    tracker makes one per transition, on the order path. ``changes`` names int fields only
+    (``venue_move``'s). A test holds it to ``replace`` over every field."""
+    new: TrackedOrder = _new(TrackedOrder)
+    get = changes.get
+    _put(new, "order_id", o.order_id)
+    _put(new, "condition_id", o.condition_id)
+    _put(new, "token_id", o.token_id)
+    _put(new, "side", o.side)
+    _put(new, "price_pips", o.price_pips)
+    _put(new, "size_micro", o.size_micro)
+    _put(new, "state", state)
+    _put(new, "sent_ms", get("sent_ms", o.sent_ms))
+    _put(new, "matched_micro", get("matched_micro", o.matched_micro))
+    _put(new, "placed_ms", get("placed_ms", o.placed_ms))
+    _put(new, "cancel_ms", get("cancel_ms", o.cancel_ms))
+    _put(new, "unknown_ms", get("unknown_ms", o.unknown_ms))
+    _put(new, "next_check_ms", get("next_check_ms", o.next_check_ms))
+    return new
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,7 +24,6 @@ Pure: no threads, no clock (``now_ms`` is an argument); owned by the OrderManage
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -43,6 +42,7 @@ from trading.order_records import (
     TrackedOrder,
     Transition,
     gone_at_venue,
+    moved,
     order_key,
     venue_move,
 )
@@ -152,7 +152,7 @@ class OrderTracker:
              **changes: int) -> Transition | None:
         if o.state is state and not changes:
             return None
-        new = dataclasses.replace(o, state=state, **changes)  # type: ignore[arg-type]
+        new = moved(o, state, changes)
         if o.state is OrderState.UNKNOWN and state is not OrderState.UNKNOWN:
             self.unknown_resolved += 1  # whatever settled it: an event, a look-up, a reply
         if state in TERMINAL:
