@@ -11,7 +11,9 @@ the simplified in-process pipeline: a State and a Quoter actor joined by their l
 slot, fed paced synthetic market data (``PACED_RATE`` events/s, one in ten moving the top of a
 ``bands`` market's book, so the quote changes); the time is from the event's ``ts_recv_ns``
 (its ``cause_recv_ns``) to the moment the Quoter puts the resulting ``DesiredQuotes`` in its
-out slot. "On" starts an ``EventLog`` actor (config defaults, a temporary directory) and gives
+out slot. ``p99_ratio`` is the median of the runs' ratios; ``p99_ratio_pooled`` takes each
+side's p99 over all its runs' samples (``path_p99_us_pooled``: off, on), a steadier figure.
+"On" starts an ``EventLog`` actor (config defaults, a temporary directory) and gives
 both actors its sink, as the supervisor does. Runs alternate off/on, the GIL switch interval
 at the runtime default. Run alone with ``.venv/bin/python -m bench.eventlog [repeats]``.
 """
@@ -49,7 +51,8 @@ from trading.state import StateModel
 
 SCENARIO = "eventlog"
 TARGETS = {"events_per_s": ">= 200,000 events/s to disk",
-           "p99_ratio": "<= 1.10 (quoting-path p99, log on / off)"}
+           "p99_ratio": "<= 1.10 (quoting-path p99, log on / off)",
+           "p99_ratio_pooled": "<= 1.10 (the same over every run's samples together)"}
 
 N_EVENTS = 200_000
 """Records per write-rate run (the smoke test shrinks these three)."""
@@ -203,15 +206,23 @@ def measure(repeats: int) -> Result:
     try:
         quoting_path(False, min(0.3, PACED_S))  # warm-up
         off_p99, on_p99, off_p50, on_p50 = [], [], [], []
+        off_all: list[float] = []
+        on_all: list[float] = []
         for _ in range(repeats):
             off = quoting_path(False, PACED_S)
             on = quoting_path(True, PACED_S)
+            off_all += off
+            on_all += on
             off_p99.append(pct(off, 0.99))
             on_p99.append(pct(on, 0.99))
             off_p50.append(pct(off, 0.5))
             on_p50.append(pct(on, 0.5))
     finally:
         sys.setswitchinterval(old)
+    # One run's p99 is its ~10th-highest sample: a single scheduling hiccup moves it by 2x.
+    # Over the samples of every run, the p99 rests on ``repeats`` times as many.
+    res.set("p99_ratio_pooled", round(pct(on_all, 0.99) / pct(off_all, 0.99), 3))
+    res.set("path_p99_us_pooled", [round(pct(off_all, 0.99), 1), round(pct(on_all, 0.99), 1)])
     res.add("path_p50_us_log_off", off_p50)
     res.add("path_p50_us_log_on", on_p50)
     res.add("path_p99_us_log_off", off_p99)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from messages.ids import PIPS_PER_UNIT, TokenId
+from messages.market import LevelChange
 from messages.markets import Market
 from messages.quotes import MarketView
 from trading.book import MarketBooks
@@ -55,6 +56,21 @@ class MarketState(MarketBooks):
         self.strike_e8 = k
         self.dirty = True
         return True
+
+    def apply_one_level(self, index: int, ch: LevelChange, ts_ms: int,
+                        recv_ns: int) -> bool | None:
+        """A frame of one level change to book ``index``: None (nothing changes) when that
+        book has no snapshot or the frame is older than it, else whether its top moved (the
+        checksum is the caller's)."""
+        book = self.books[index]
+        if not book.has_snapshot or ts_ms < book.snapshot_ts_ms:
+            return None
+        top0 = book.top()
+        book.apply_level(ch.side, ch.price_pips, ch.size_micro, ts_ms)
+        if recv_ns > book.recv_ns:
+            book.recv_ns = recv_ns
+        self.dirty = True
+        return book.top() != top0
 
     def build_view(self, positions: Positions) -> MarketView:
         """A fresh immutable view of this market for the Quoter."""

@@ -179,7 +179,7 @@ class StateModel:
             tick_changed = st.set_tick(i, msg.tick_pips)
         return tick_changed or (book.top(), book.synced) != before
 
-    def _on_change(self, msg: BookChange) -> bool:
+    def _on_frame(self, msg: BookChange) -> bool:
         ts = msg.ts_event_ms
         last: dict[TokenId, tuple[MarketState, Book, LevelChange, object]] = {}
         for ch in msg.changes:
@@ -206,6 +206,23 @@ class StateModel:
             if not book.checksum_ok(ch.best_bid_pips, ch.best_ask_pips):
                 changed |= self._mismatch(token, st, book)
         return changed
+
+    def _on_change(self, msg: BookChange) -> bool:
+        """``_on_frame``'s decision for a frame of one level (most are), without its map."""
+        if len(msg.changes) != 1:
+            return self._on_frame(msg)
+        ch = msg.changes[0]
+        entry = self._entry(ch.token_id)
+        if entry is None:
+            return False
+        st, i = entry
+        moved = st.apply_one_level(i, ch, msg.ts_event_ms, msg.ts_recv_ns)
+        if moved is None:
+            self.stale_dropped += 1
+            return False
+        if not st.books[i].checksum_ok(ch.best_bid_pips, ch.best_ask_pips):
+            moved |= self._mismatch(ch.token_id, st, st.books[i])
+        return moved
 
     def _on_best(self, msg: BestBidAsk) -> bool:
         entry = self._entry(msg.token_id)
@@ -344,10 +361,9 @@ class StateModel:
         rebuild = self._set_changed
         for ref in self._assets.values():
             if ref.dirty or ref.view is None:
-                ref.build_view()
                 rebuild = True
-        if rebuild:
-            self._refs = tuple(ref.build_view() for ref in self._assets.values())
+        if rebuild:  # a clean view is kept as it is
+            self._refs = tuple([ref.build_view() for ref in self._assets.values()])
         self._set_changed = False
         return QuoteSnapshot(seq=self.seq, now_ms=now_ns // _NS_PER_MS,
                              cause_recv_ns=cause_recv_ns, markets=self._views, refs=self._refs,

@@ -12,8 +12,8 @@ from bench.common import calibration_ms
 from messages.errors import PolymmError
 
 HELP = "run benchmark scenarios and print their figures"
-SCENARIOS = ("sign", "decode", "ingest", "om_pass", "tick_to_order", "rest", "eventlog",
-             "metrics", "structs")
+SCENARIOS = ("sign", "decode", "ingest", "state_path", "om_pass", "tick_to_order", "rest",
+             "eventlog", "metrics", "structs")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
