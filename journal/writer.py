@@ -7,7 +7,7 @@ record on a ``collections.deque`` as four items (one ``extend``: atomic and lock
 GIL). It never waits and never does IO; it wakes the writer (an ``Event``) only once
 ``batch_size`` records wait. The writer thread looks at the deque every ``POLL_S`` while
 events arrive, encodes what waits into bytes straight away (:func:`journal.encode_line`,
-orjson), a few records at a time, releasing the GIL in between, and writes whole lines with one
+orjson), a few records at a time with a short pause in between, and writes whole lines with one
 ``write`` per ``batch_size`` records, and in any case before the oldest line not yet written is
 ``flush_interval_ms`` old (counted from a time the writer knows to precede its append, see
 :meth:`JournalWriter._cycle`), so a line is never torn by us (a crash can tear the last line;
@@ -19,9 +19,10 @@ Why it is shaped so (``bin/polymm bench eventlog`` measures both costs):
 
 * The writer shares the GIL with the order path. A thread that wakes while the writer runs
   Python (or one long orjson call) waits until the writer blocks, or for the GIL switch
-  interval. ``PACED_CHUNK`` records (~10-20 µs), then ``time.sleep(0)`` (a thread that asked
-  for the GIL takes it; a real sleep makes the writer ask for it back after each chunk) bounds
-  that wait; one batch in one call held the GIL for ms. A batch or more behind, it catches up.
+  interval. Encoding ``PACED_CHUNK`` records (~10-20 µs) and then sleeping ``YIELD_S`` bounds
+  that wait; a whole batch in one call held the GIL for milliseconds. Only when a batch or more
+  is behind does the writer catch up at full speed. (``sleep(0)`` asks for the GIL straight
+  back: under load the order path's p50 was 25% slower.)
 * A queued record keeps its message alive: four or five objects the garbage collector tracks,
   which would otherwise die young. A thousand queued records make collections run, on
   whichever thread allocates, for a millisecond or more. Encoding within ``POLL_S`` keeps few
@@ -56,9 +57,8 @@ RECORD_ITEMS = 4
 DEFAULT_MAX_BACKLOG = 2_000_000
 """Events waiting beyond this are dropped (counted): a stalled disk must not eat the memory."""
 
-POLL_S = 0.005
-"""While events arrive, the writer looks for them this often (less if the interval is short;
-5 ms measured a little better than 10 ms for the path: fewer records wait, see above)."""
+POLL_S = 0.01
+"""While events arrive, the writer looks for them this often (less if the interval is short)."""
 
 FLUSH_SLACK_S = 0.01
 """Of ``flush_interval_ms``, the time kept for the last encoding step and the ``write`` (at most
@@ -71,8 +71,8 @@ GIL: about the longest it makes a thread of the order path wait; see the module 
 CATCH_UP_CHUNK = 64
 """Records per encoding step, without pauses, while a batch or more waits."""
 
-YIELD_S = 0.0
-"""The writer's pause between paced chunks: zero releases the GIL too (50 µs measured no better)."""
+YIELD_S = 0.00005
+"""The pause between two paced chunks: the GIL released long enough for a waiter to take it."""
 
 
 def _yield_gil() -> None:
@@ -319,7 +319,7 @@ class JournalWriter:
         once, and so is everything before a flush marker (set once it is written).
 
         While less than a batch waits, with ``pause`` and before ``until`` (the due time),
-        the writer encodes ``PACED_CHUNK`` records at a time and yields the GIL in
+        the writer encodes ``PACED_CHUNK`` records at a time and sleeps ``YIELD_S`` in
         between; otherwise it catches up at full speed, ``CATCH_UP_CHUNK`` records per step.
 
         The records popped here are those counted at the start, all appended after the

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polymm.treasury_start import resolved_only
+from messages import MarketResolved, TradeEvent
+from polymm.treasury_start import only
 from venue.redact import redacting_sinks
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def start_io_actor(sup: Supervisor, name: str) -> None:
     treasury = actors.roles["treasury"].tell  # dropped in a run without one
     if name == "user_feed":
         creds = v.private().creds
-        sinks = redacting_sinks([state, om, treasury], creds.api_key)
+        sinks = redacting_sinks([state, om, only(TradeEvent, treasury)], creds.api_key)
         actors.add(name, UserFeed.start(v.user_ws_url, cfg.user_feed, creds, sinks,
                                         metrics=sup.metrics, shutdown=sup.shutting_down))
     elif name == "market_feed":
@@ -38,7 +39,7 @@ def start_io_actor(sup: Supervisor, name: str) -> None:
         # from the market channel, so it reads it too.
         actors.add(name, MarketFeed.start(v.market_ws_url, cfg.market_feed,
                                           [state, om] if sup.dry_run
-                                          else [state, resolved_only(treasury)],
+                                          else [state, only(MarketResolved, treasury)],
                                           metrics=sup.metrics, shutdown=sup.shutting_down))
     elif name == "price_feed":
         url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url

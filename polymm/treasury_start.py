@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from messages import MarketResolved
 from messages.errors import ConfigError, PolymmError
 
 if TYPE_CHECKING:
@@ -130,10 +129,12 @@ def start_treasury(cfg: Config, venue: Venue, trades: Sequence[TradeEvent], *, o
     return ref
 
 
-def resolved_only(tell: Tell) -> Tell:
-    """A market-feed sink for the Treasury: only ``MarketResolved`` (a hint to look at the
-    chain now), not the book traffic. Runs on the feed's reader thread."""
+def only(kind: type, tell: Tell) -> Tell:
+    """A feed's sink for the Treasury that passes messages of ``kind`` only: our trades from
+    the user feed, ``MarketResolved`` (a hint to look at the chain now) from the market feed.
+    The rest (books, order events) would wake its thread for nothing, on the feeds' busiest
+    moments. Runs on the feed's reader thread."""
     def sink(msg: object) -> None:
-        if type(msg) is MarketResolved:
+        if type(msg) is kind:
             tell(msg)
     return sink
