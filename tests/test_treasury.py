@@ -4,7 +4,7 @@ chain where merges and redeems must leave the sim's pUSD at start + PnL, to the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -338,24 +338,34 @@ def sim() -> Iterator[SimProcess]:
     proc.stop()
 
 
-def _key(n: int) -> str:
+def key_of(n: int) -> str:
     return "0x" + f"{n:02x}" * 32
 
 
-def _market(row: dict[str, Any]) -> Market:
+def market_of(row: dict[str, Any]) -> Market:
     return make_market(condition_id=ConditionId(row["condition_id"]), slug=row["slug"],
                        token_ids=(TokenId(row["token_ids"][0]), TokenId(row["token_ids"][1])),
                        start_ms=int(row["start"] * 1000), end_ms=int(row["end"] * 1000))
 
 
-def _fill(sim: SimProcess, bot: Client, user: Socket, orders: list[tuple[str, int, int]],
-          tell: Any) -> None:
-    """Rest post-only BUYs (token, price pips, shares), fill each with a taker SELL, and tell
-    every trade event of ours to ``tell`` until all of them are CONFIRMED."""
+Post = Callable[[str, int, int], None]
+"""Rest one post-only BUY of ours: token, price pips, size micro."""
+
+
+def eoa_post(bot: Client) -> Post:
+    def post(token: str, price: int, size_micro: int) -> None:
+        assert bot.post(token, "BUY", price, size_micro)[1].status_code == 200
+    return post
+
+
+def fill_all(sim: SimProcess, post: Post, user: Socket, orders: list[tuple[str, int, int]],
+             tell: Any) -> None:
+    """Rest our post-only BUYs (token, price pips, shares) with ``post``, fill each with a
+    taker SELL, and tell every trade event of ours to ``tell`` until all are CONFIRMED."""
     for token, price, shares in orders:
         sim.take(token, "BUY", "0.99", "1000000")  # nothing else rests on the book
         sim.take(token, "SELL", "0.01", "1000000")
-        assert bot.post(token, "BUY", price, shares * M)[1].status_code == 200
+        post(token, price, shares * M)
         assert sim.take(token, "SELL", f"{price / 10_000:.4f}", str(shares))["trade_id"]
     confirmed: set[str] = set()
     while len(confirmed) < len(orders):
@@ -377,15 +387,15 @@ def _start(sim: SimProcess, key: str, owner: str, markets: list[Market], **cfg: 
     return ref, log, sink
 
 
-def _stats(ref: Any) -> dict[str, Any]:
+def stats_of(ref: Any) -> dict[str, Any]:
     got: dict[str, Any] = ref.proxy().stats().get(timeout=10)
     return got
 
 
 def test_merge_resolve_redeem_leaves_pusd_at_start_plus_pnl(sim: SimProcess) -> None:
-    key = _key(0x71)
-    bot, who = Client(sim, key), Account.from_key(_key(0x71)).address
-    m1, m2 = _market(next_market(sim, "btc")), _market(next_market(sim, "eth"))
+    key = key_of(0x71)
+    bot, who = Client(sim, key), Account.from_key(key_of(0x71)).address
+    m1, m2 = market_of(next_market(sim, "btc")), market_of(next_market(sim, "eth"))
     (u1, d1), (u2, d2) = m1.token_ids, m2.token_ids
     user = Socket(sim.ws_url + "/ws/user")
     with ChainClient(sim.chain_url) as chain:
@@ -393,18 +403,19 @@ def test_merge_resolve_redeem_leaves_pusd_at_start_plus_pnl(sim: SimProcess) -> 
         ref, log, sink = _start(sim, key, bot.creds.api_key, [m1, m2])
         try:
             user.send({"type": "user", "auth": bot.raw_auth(), "markets": []})
-            _fill(sim, bot, user, [(u1, 4000, 10), (d1, 5500, 7), (u2, 6500, 5), (d2, 3000, 6)],
+            fill_all(sim, eoa_post(bot), user,
+                     [(u1, 4000, 10), (d1, 5500, 7), (u2, 6500, 5), (d2, 3000, 6)],
                   ref.tell)
-            wait_until(lambda: _stats(ref)["merged_usd"] == 12.0 and not _stats(ref)["pending"],
-                       20, "both merges mined", explain=lambda: str(_stats(ref)))
+            wait_until(lambda: stats_of(ref)["merged_usd"] == 12.0 and not stats_of(ref)["pending"],
+                       20, "both merges mined", explain=lambda: str(stats_of(ref)))
             bal = {t: chain.erc1155_balance(c.CTF, who, int(t)) for t in (u1, d1, u2, d2)}
             assert bal == {u1: 3 * M, d1: 0, u2: 0, d2: 1 * M}
-            assert _stats(ref)["redeemable_left_usd"] == 0.0  # nothing resolved yet
+            assert stats_of(ref)["redeemable_left_usd"] == 0.0  # nothing resolved yet
             sim.resolve(m1.condition_id, 0)  # Up wins both: 3 Up pay 3, 1 Down pays 0
             sim.resolve(m2.condition_id, 0)
             wait_until(lambda: len(sink.of(PositionsRedeemed)) == 2, 20, "both redeems mined",
-                       explain=lambda: str(_stats(ref)))
-            final = _stats(ref)
+                       explain=lambda: str(stats_of(ref)))
+            final = stats_of(ref)
             cash = ref.proxy().cash_micro().get(timeout=10)
         finally:
             ref.stop(timeout=10)
@@ -423,22 +434,23 @@ def test_merge_resolve_redeem_leaves_pusd_at_start_plus_pnl(sim: SimProcess) -> 
 
 
 def test_an_unfunded_gas_account_is_counted_and_retried(sim: SimProcess) -> None:
-    key = _key(0x72)
-    bot, who = Client(sim, key), Account.from_key(_key(0x72)).address
-    m = _market(next_market(sim, "btc"))
+    key = key_of(0x72)
+    bot, who = Client(sim, key), Account.from_key(key_of(0x72)).address
+    m = market_of(next_market(sim, "btc"))
     user = Socket(sim.ws_url + "/ws/user")
     sim.account(who, pol="0")
     ref, log, _ = _start(sim, key, bot.creds.api_key, [m])
     try:
         user.send({"type": "user", "auth": bot.raw_auth(), "markets": []})
-        _fill(sim, bot, user, [(m.token_ids[0], 4000, 5), (m.token_ids[1], 5500, 5)], ref.tell)
-        wait_until(lambda: _stats(ref)["failed"] >= 2, 20, "refused merges, retried")
+        fill_all(sim, eoa_post(bot), user, [(m.token_ids[0], 4000, 5), (m.token_ids[1], 5500, 5)],
+                 ref.tell)
+        wait_until(lambda: stats_of(ref)["failed"] >= 2, 20, "refused merges, retried")
         refused = [r for k, r in log.records if k == "treasury" and r.status is TxStatus.REFUSED]
         assert refused and "insufficient funds" in refused[0].error
-        assert ref.is_alive() and _stats(ref)["merged_usd"] == 0.0
+        assert ref.is_alive() and stats_of(ref)["merged_usd"] == 0.0
         sim.account(who, pol="10")
-        wait_until(lambda: _stats(ref)["merged_usd"] == 5.0, 20, "the merge after funding",
-                   explain=lambda: str(_stats(ref)))
+        wait_until(lambda: stats_of(ref)["merged_usd"] == 5.0, 20, "the merge after funding",
+                   explain=lambda: str(stats_of(ref)))
     finally:
         ref.stop(timeout=10)
         user.close()

@@ -14,7 +14,7 @@ import pytest
 from eth_account import Account
 
 from actors.treasury import Treasury, TreasuryConfig
-from messages import ConditionId, Market, MarketsChanged, TokenId, TradeEvent, TradeStatus
+from messages import ConditionId, Market, MarketsChanged, TokenId
 from messages.errors import ConfigError, RelayerRefused
 from messages.treasury import PositionsRedeemed, TxStatus
 from sim.process import SimProcess
@@ -23,11 +23,18 @@ from tests.e2e import wait_until
 from tests.fakes import Collector, FakeLog
 from tests.test_sim_deposit_wallet import deposit_wallet, wallet_order
 from tests.test_sim_support import Client, Socket, next_market, start_sim
-from tests.test_treasury import FakeChain, FakeSender
+from tests.test_treasury import (
+    FakeChain,
+    FakeSender,
+    Post,
+    fill_all,
+    key_of,
+    market_of,
+    stats_of,
+)
 from venue import contracts as c
 from venue.chain import ChainClient
 from venue.relayer_sender import RelayerSender
-from venue.wire_user import decode_user
 
 pytestmark = pytest.mark.timeout(90)
 M = 1_000_000
@@ -95,33 +102,11 @@ def sim() -> Iterator[SimProcess]:
     proc.stop()
 
 
-def _key(n: int) -> str:
-    return "0x" + f"{n:02x}" * 32
-
-
-def _market(row: dict[str, Any]) -> Market:
-    return make_market(condition_id=ConditionId(row["condition_id"]), slug=row["slug"],
-                       token_ids=(TokenId(row["token_ids"][0]), TokenId(row["token_ids"][1])),
-                       start_ms=int(row["start"] * 1000), end_ms=int(row["end"] * 1000))
-
-
-def _fill(sim: SimProcess, bot: Client, wallet: str, user: Socket,
-          orders: list[tuple[str, int, int]], tell: Any) -> None:
-    """Rest the wallet's post-only BUYs (token, price pips, shares), fill each with a taker
-    SELL, and tell our trade events to ``tell`` until all of them are CONFIRMED."""
-    for token, price, shares in orders:
-        sim.take(token, "BUY", "0.99", "1000000")  # nothing else rests on the book
-        sim.take(token, "SELL", "0.01", "1000000")
-        r = bot.call("POST", "/order", wallet_order(bot, wallet, token, "BUY", price, shares * M))
+def wallet_post(bot: Client, wallet: str) -> Post:
+    def post(token: str, price: int, size_micro: int) -> None:
+        r = bot.call("POST", "/order", wallet_order(bot, wallet, token, "BUY", price, size_micro))
         assert r.status_code == 200, r.text
-        assert sim.take(token, "SELL", f"{price / 10_000:.4f}", str(shares))["trade_id"]
-    confirmed: set[str] = set()
-    while len(confirmed) < len(orders):
-        for ev in decode_user(user.recv_text(10), 0):
-            if isinstance(ev, TradeEvent):
-                tell(ev)
-                if ev.status is TradeStatus.CONFIRMED:
-                    confirmed.add(ev.trade_id)
+    return post
 
 
 def _start(sim: SimProcess, key: str, w: dict[str, Any], owner: str, markets: list[Market]
@@ -136,17 +121,12 @@ def _start(sim: SimProcess, key: str, w: dict[str, Any], owner: str, markets: li
     return ref, log, sink
 
 
-def _stats(ref: Any) -> dict[str, Any]:
-    got: dict[str, Any] = ref.proxy().stats().get(timeout=10)
-    return got
-
-
 def test_a_deposit_wallet_merges_and_redeems_through_the_relayer(sim: SimProcess) -> None:
-    key = _key(0x81)
+    key = key_of(0x81)
     w = deposit_wallet(sim, key)
     wallet, owner = w["wallet"], Account.from_key(key).address
     bot = Client(sim, key)
-    m1, m2 = _market(next_market(sim, "btc")), _market(next_market(sim, "eth"))
+    m1, m2 = market_of(next_market(sim, "btc")), market_of(next_market(sim, "eth"))
     (u1, d1), (u2, d2) = m1.token_ids, m2.token_ids
     user = Socket(sim.ws_url + "/ws/user")
     with ChainClient(sim.chain_url) as chain:
@@ -155,17 +135,17 @@ def test_a_deposit_wallet_merges_and_redeems_through_the_relayer(sim: SimProcess
         ref, log, sink = _start(sim, key, w, bot.creds.api_key, [m1, m2])
         try:
             user.send({"type": "user", "auth": bot.raw_auth(), "markets": []})
-            _fill(sim, bot, wallet, user,
-                  [(u1, 4000, 10), (d1, 5500, 7), (u2, 6500, 5), (d2, 3000, 6)], ref.tell)
-            wait_until(lambda: _stats(ref)["merged_usd"] == 12.0 and not _stats(ref)["pending"],
-                       20, "both merges confirmed", explain=lambda: str(_stats(ref)))
+            fill_all(sim, wallet_post(bot, wallet), user,
+                     [(u1, 4000, 10), (d1, 5500, 7), (u2, 6500, 5), (d2, 3000, 6)], ref.tell)
+            wait_until(lambda: stats_of(ref)["merged_usd"] == 12.0 and not stats_of(ref)["pending"],
+                       20, "both merges confirmed", explain=lambda: str(stats_of(ref)))
             bal = {t: chain.erc1155_balance(c.CTF, wallet, int(t)) for t in (u1, d1, u2, d2)}
             assert bal == {u1: 3 * M, d1: 0, u2: 0, d2: 1 * M}
             sim.resolve(m1.condition_id, 0)  # Up wins both: 3 Up pay 3, 1 Down pays 0
             sim.resolve(m2.condition_id, 0)
             wait_until(lambda: len(sink.of(PositionsRedeemed)) == 2, 20, "both redeems",
-                       explain=lambda: str(_stats(ref)))
-            final = _stats(ref)
+                       explain=lambda: str(stats_of(ref)))
+            final = stats_of(ref)
             cash = ref.proxy().cash_micro().get(timeout=10)
         finally:
             ref.stop(timeout=10)
@@ -194,25 +174,25 @@ def test_a_deposit_wallet_merges_and_redeems_through_the_relayer(sim: SimProcess
 
 
 def test_an_unapproved_wallet_fails_counted_and_retried(sim: SimProcess) -> None:
-    key = _key(0x82)
+    key = key_of(0x82)
     w = deposit_wallet(sim, key, approved=False)
     bot = Client(sim, key)
-    m = _market(next_market(sim, "btc"))
+    m = market_of(next_market(sim, "btc"))
     sim.account(w["wallet"], approved=True)  # to trade; the adapter stays unapproved below
     user = Socket(sim.ws_url + "/ws/user")
     ref, log, _ = _start(sim, key, w, bot.creds.api_key, [m])
     try:
         user.send({"type": "user", "auth": bot.raw_auth(), "markets": []})
-        _fill(sim, bot, w["wallet"], user, [(m.token_ids[0], 4000, 5), (m.token_ids[1], 5500, 5)],
-              ref.tell)
+        fill_all(sim, wallet_post(bot, w["wallet"]), user,
+                 [(m.token_ids[0], 4000, 5), (m.token_ids[1], 5500, 5)], ref.tell)
         sim.account(w["wallet"], approved=False)
-        wait_until(lambda: _stats(ref)["failed"] >= 1, 20, "a failed merge")
+        wait_until(lambda: stats_of(ref)["failed"] >= 1, 20, "a failed merge")
         failed = [r for k, r in log.records if k == "treasury" and r.status is TxStatus.REVERTED]
         assert failed and "need operator approval" in failed[0].error and failed[0].relay_id
-        assert ref.is_alive() and _stats(ref)["merged_usd"] == 0.0
+        assert ref.is_alive() and stats_of(ref)["merged_usd"] == 0.0
         sim.account(w["wallet"], approved=True)
-        wait_until(lambda: _stats(ref)["merged_usd"] == 5.0, 30, "the merge after approval",
-                   explain=lambda: str(_stats(ref)))
+        wait_until(lambda: stats_of(ref)["merged_usd"] == 5.0, 30, "the merge after approval",
+                   explain=lambda: str(stats_of(ref)))
     finally:
         ref.stop(timeout=10)
         user.close()
