@@ -42,7 +42,10 @@ def test_matched_then_failed_trade_reverts_inventory_and_risk_counted_it(tmp_pat
         h.wait_quoting()
         tracker = h.tracker()
         for _ in range(5):
-            order = _our_live(h)[0]
+            # Mid-replace, or while the bot has pulled its quotes before a window closes, none
+            # of ours rests: wait for one.
+            order = wait_until(lambda: next(iter(_our_live(h)), None), 20, "an order of ours "
+                               "resting at the venue")
             token, price = str(order["asset_id"]), int(str(order["price_pips"]))
             tokens = next(m["token_ids"] for m in h.venue()["markets"] if token in m["token_ids"])
             before = {t: tracker.positions().get(t, 0) for t in tokens}
