@@ -25,6 +25,14 @@ def _our_live(h: Harness) -> list[dict[str, object]]:
     return [o for o in h.sim.orders(h.api_key) if o["status"] == "LIVE"]
 
 
+def _one_live(h: Harness) -> dict[str, object]:
+    """One order of ours resting at the venue, waited for: mid-replace, or while the bot has
+    pulled its quotes before a window closes, none rests."""
+    order: dict[str, object] = wait_until(lambda: next(iter(_our_live(h)), None), 20,
+                                          "an order of ours resting at the venue")
+    return order
+
+
 def _matched(h: Harness) -> dict[str, int]:
     """Matched size per order of ours at the venue."""
     return {str(o["id"]): int(str(o["matched_micro"])) for o in h.sim.orders(h.api_key)}
@@ -42,10 +50,7 @@ def test_matched_then_failed_trade_reverts_inventory_and_risk_counted_it(tmp_pat
         h.wait_quoting()
         tracker = h.tracker()
         for _ in range(5):
-            # Mid-replace, or while the bot has pulled its quotes before a window closes, none
-            # of ours rests: wait for one.
-            order = wait_until(lambda: next(iter(_our_live(h)), None), 20, "an order of ours "
-                               "resting at the venue")
+            order = _one_live(h)
             token, price = str(order["asset_id"]), int(str(order["price_pips"]))
             tokens = next(m["token_ids"] for m in h.venue()["markets"] if token in m["token_ids"])
             before = {t: tracker.positions().get(t, 0) for t in tokens}
@@ -89,7 +94,7 @@ def test_tick_change_mid_window_rejects_at_most_once_per_change(tmp_path):
     changes = 0
     with Harness(tmp_path, sim_args=["--noise-rate", "1"]) as h:
         h.wait_quoting()
-        token = str(_our_live(h)[0]["asset_id"])
+        token = str(_one_live(h)["asset_id"])
         for tick in ("0.001", "0.01", "0.001", "0.01"):
             posted = h.om_stats()["orders_posted"]
             h.sim.set_tick(token, tick)
@@ -120,7 +125,7 @@ def test_window_rollover_under_load_leaves_no_order_on_an_expired_market(tmp_pat
     overrides = {"quoter.min_seconds_to_close": 8}
     with Harness(tmp_path, sim_args=["--market-rate", "2000"], overrides=overrides) as h:
         h.wait_quoting()
-        first = {str(o["market"]) for o in _our_live(h)}
+        first = {str(_one_live(h)["market"])} | {str(o["market"]) for o in _our_live(h)}
 
         def closed_ours() -> list[str]:
             return [m["condition_id"] for m in h.venue()["markets"]

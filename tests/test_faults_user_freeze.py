@@ -32,7 +32,8 @@ def test_frozen_user_socket_is_noticed_and_missed_fills_are_recovered(tmp_path):
         fills0 = h.state_status()["fills"]
         # Frozen for far longer than the test: only the ack watchdog can end it.
         assert h.sim.freeze("user", seconds=FREEZE_S)["user"] >= 1
-        order = _our_live(h)[0]
+        order = wait_until(lambda: next(iter(_our_live(h)), None), 20, "an order of ours "
+                           "resting at the venue")
         token, price = str(order["asset_id"]), int(str(order["price_pips"]))
         taken = h.sim.take(token, "SELL", f"{price / 10_000:.4f}", "1000000")
         assert taken["trade_id"]
