@@ -191,8 +191,10 @@ def _lags(sup: Supervisor) -> dict[str, float]:
     return out
 
 
-def collect(sup: Supervisor) -> StatusView:
-    """The status view: feeds, lags, markets, orders, inventory, PnL, kill switch."""
+def collect(sup: Supervisor, *, collateral: bool = True) -> StatusView:
+    """The status view: feeds, lags, markets, orders, inventory, PnL, kill switch, and (with
+    ``collateral``) the Treasury's numbers: an ask that waits while it is in a chain call, so
+    the once-a-second gauges leave it out (the Treasury sends its own)."""
     st = _ask(sup, "state", lambda p: cast("StateProxy", p).status())
     om = _ask(sup, "order_manager", lambda p: cast("OrderManagerProxy", p).stats()) or {}
     q = _ask(sup, "quoter", lambda p: cast("QuoterProxy", p).summary())
@@ -215,7 +217,7 @@ def collect(sup: Supervisor) -> StatusView:
         "fills": st["fills"] if st is not None else None,
         "fees_usd": st["fees_usd"] if st is not None else None,
         "rebate_estimate_usd": st["rebate_estimate_usd"] if st is not None else None,
-        "collateral": treasury_stats(sup),
+        "collateral": treasury_stats(sup) if collateral else None,
         "kill_switch": bool(st is not None and st["kill_switch"]) or bool(om.get("halted")),
         "actors": {n: r.is_alive() for n, r in sup.actors.refs.items()},
         "mailbox_depth": {n: _depth(r) for n, r in sup.actors.refs.items()},
@@ -237,7 +239,7 @@ def healthy(sup: Supervisor) -> tuple[bool, HealthDetail]:
 def emit_gauges(sup: Supervisor, view: StatusView | None = None) -> StatusView:
     """Send the periodic gauges; returns the view it used."""
     m = sup.metrics
-    view = view if view is not None else collect(sup)
+    view = view if view is not None else collect(sup, collateral=False)
     if m is None:
         return view
     for name, depth in view["mailbox_depth"].items():

@@ -31,7 +31,20 @@ def redact_owner(msg: Any, api_key: str) -> Any:
 
 def redacting_sinks(sinks: Sequence[Callable[[Any], None]],
                     api_key: str) -> list[Callable[[Any], None]]:
-    """Wrap each sink so it receives redacted user-feed messages."""
+    """Wrap each sink so it receives redacted user-feed messages.
+
+    A feed hands the same message object to its sinks in turn, so it is redacted once for
+    all of them: the last message and its redacted copy are kept (one tuple, swapped whole,
+    so a caller on another thread never sees half of it)."""
+    last: list[tuple[Any, Any]] = [(None, None)]
+
+    def redacted(msg: Any) -> Any:
+        seen, out = last[0]
+        if seen is not msg:
+            out = redact_owner(msg, api_key)
+            last[0] = (msg, out)
+        return out
+
     def wrap(sink: Callable[[Any], None]) -> Callable[[Any], None]:
-        return lambda msg: sink(redact_owner(msg, api_key))
+        return lambda msg: sink(redacted(msg))
     return [wrap(s) for s in sinks]
