@@ -21,7 +21,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy messages runtime journal venue trading actors polymm sim bench
+	$(VENV)/bin/mypy messages runtime journal venue trading actors polymm sim bench bin/polymm
 
 # The Graphite tier (tests/test_e2e_graphite.py) needs Debian's carbon and graphite-web, and the
 # report's browser test (tests/test_report_browser.py) Debian's chromium: they are installed

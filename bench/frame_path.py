@@ -9,9 +9,11 @@ acknowledged, is counted, with the folder path in the order first entered. Timer
 that window (heartbeat, housekeeping, status) add their files too: the count is an upper bound
 on what a reader has to open to follow the frame.
 
-``python -m bench.frame_path [--json]``; runs on any checkout of the project (it uses only the
-benchmark harness's oldest API), so a before/after comparison runs the same script against
-two trees: ``PYTHONPATH=OTHER_TREE python bench/frame_path.py``.
+``python -m bench.frame_path [--json]``. It counts the files of the tree it sits in and runs on
+older checkouts too (it uses only the benchmark harness's oldest API, and a fixed window
+length where the harness has no ``roomy_window_s``), so a before/after comparison copies the
+script into the other tree and runs it there: ``cp bench/frame_path.py OTHER/bench/ && cd OTHER
+&& python bench/frame_path.py``.
 """
 
 from __future__ import annotations
@@ -54,22 +56,26 @@ class _Recorder:
 
 
 def measure() -> dict[str, Any]:
+    import bench.harness
     from bench.harness import (
         BenchSupervisor,
         clear_book,
         new_account,
         open_market,
         order_bodies,
-        roomy_window_s,
         start_sim,
         wait_until,
     )
+
+    # An older tree's harness has no roomy_window_s: its sim's windows were fixed at 900 s.
+    window_s: int = (bench.harness.roomy_window_s(120)
+                     if hasattr(bench.harness, "roomy_window_s") else 900)
     from polymm.config import load_config
     from polymm.wiring import build_venue
 
     rec = _Recorder(ROOT)
     sim = start_sim("--noise-rate", "0", "--assets", "btc",
-                    "--window-seconds", str(roomy_window_s(120)))
+                    "--window-seconds", str(window_s))
     sup = mover = None
     try:
         market = open_market(sim.base_url, min_left_s=120)

@@ -80,7 +80,7 @@ from runtime import trace
 from runtime.metrics import Metrics
 
 SCENARIO = "tick_to_order"
-TARGETS = {"p50_us": "<= 300 µs under load", "p99_us": "<= 1,500 µs under load",
+TARGETS = {"p50_us": "<= 300 µs under load", "p99_us": "<= 1,000 µs under load",
            "price_p50_us": "<= 300 µs under load", "price_p99_us": "<= 1,000 µs under load"}
 
 CYCLES = 100

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from messages import MarketResolved, TradeEvent
-from polymm.treasury_start import only
+from runtime.sinks import only
 from venue.redact import redacting_sinks
 
 if TYPE_CHECKING:

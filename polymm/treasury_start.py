@@ -127,14 +127,3 @@ def start_treasury(cfg: Config, venue: Venue, trades: Sequence[TradeEvent], *, o
     for ev in trades:
         ref.tell(ev)
     return ref
-
-
-def only(kind: type, tell: Tell) -> Tell:
-    """A feed's sink for the Treasury that passes messages of ``kind`` only: our trades from
-    the user feed, ``MarketResolved`` (a hint to look at the chain now) from the market feed.
-    The rest (books, order events) would wake its thread for nothing, on the feeds' busiest
-    moments. Runs on the feed's reader thread."""
-    def sink(msg: object) -> None:
-        if type(msg) is kind:
-            tell(msg)
-    return sink

@@ -29,3 +29,17 @@ class MetricSink(Protocol):
 
 Tell = Callable[[object], None]
 """A one-way message to another actor (``ActorRef.tell``, or a ``CurrentRef``'s)."""
+
+
+def only(kind: type, tell: Tell) -> Tell:
+    """A sink that passes messages of ``kind`` only, to ``tell``.
+
+    The Treasury's feed sinks are built with it: our trades from the user feed,
+    ``MarketResolved`` (a hint to look at the chain now) from the market feed. The rest (books,
+    order events) would wake its thread for nothing, on the feeds' busiest moments. It runs on
+    the feed's reader thread, on every message: one type check.
+    """
+    def sink(msg: object) -> None:
+        if type(msg) is kind:
+            tell(msg)
+    return sink

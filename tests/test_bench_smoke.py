@@ -163,3 +163,17 @@ def test_tick_to_order_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
         assert "send" in table
         assert all(_number(row["p50_us"]) for row in table.values())
     assert all(row["p50_us"] > 0 for row in stages["price"].values())
+
+
+@pytest.mark.e2e
+def test_frame_path_runs_only_floors_below_the_roof() -> None:
+    # One market frame's way to the REST send, on the bot's threads: through the floors only.
+    # The roof (polymm/) builds the actors; a function of it called per frame (as the
+    # Treasury's feed filter was) puts the roof back on the path.
+    from bench import frame_path
+
+    out = frame_path.measure()
+    files: list[str] = out["list"]
+    assert {"venue/ws_frames.py", "trading/planner.py", "venue/rest.py"} <= set(files), files
+    assert not [f for f in files if f.startswith("polymm/")], files
+    assert out["files"] == len(files) and out["folders"] == len({f.split("/")[0] for f in files})

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
+from bench.recording import Recording
 from tests.e2e import REPO
-from tests.test_backtest import Recording, shared_recording
+from tests.test_backtest import shared_recording
 
 CHROMIUM = "/usr/bin/chromium"
 SETS = ["--set", "quoter.size_shares=8"]

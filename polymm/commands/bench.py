@@ -13,7 +13,7 @@ from messages.errors import PolymmError
 
 HELP = "run benchmark scenarios and print their figures"
 SCENARIOS = ("sign", "decode", "ingest", "state_path", "om_pass", "tick_to_order", "rest",
-             "eventlog", "metrics", "structs")
+             "eventlog", "metrics", "structs", "backtest")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
