@@ -3,7 +3,7 @@
 A dry run of ``bench.recording.RUN_S`` s is recorded first (``bench.recording``: a stand-in
 venue whose tape is swept through the bot's quotes), then ``polymm.backtest.backtest_records``
 replays its one run ``repeats`` times on this thread. ``speedup_x`` is the log's span over the
-backtest's wall time (issue 14 asks for at least 100x); ``wall_ms`` is that wall time and
+backtest's wall time (the target: at least 100x); ``wall_ms`` is that wall time and
 ``span_s`` the span, ``fills`` what each replay filled (the same every time: it is
 deterministic).
 
