@@ -78,8 +78,9 @@ def _tail(err: Path) -> str:
     return err.read_text(errors="replace")[-3000:] if err.exists() else ""
 
 
-def record_dry_run(out: Path) -> Recording:
-    """A dry run of ``RUN_S`` s against a stand-in venue, swept every ``SWEEP_EVERY_S`` s.
+def record_dry_run(out: Path, *, sim_args: tuple[str, ...] = ()) -> Recording:
+    """A dry run of ``RUN_S`` s against a stand-in venue, swept every ``SWEEP_EVERY_S`` s;
+    ``sim_args`` are added to the venue's command line.
 
     Raises:
         PolymmError: the bot did not start, did not end in time, or exited non-zero (the
@@ -88,7 +89,7 @@ def record_dry_run(out: Path) -> Recording:
     summary, err = out / "summary.json", out / "stderr.txt"
     out.mkdir(parents=True, exist_ok=True)
     with (out / "sim.txt").open("wb") as sim_log:
-        sim = SimProcess(list(SIM_ARGS), stderr=sim_log)
+        sim = SimProcess([*SIM_ARGS, *sim_args], stderr=sim_log)
         sim.start()
     try:
         cmd = [sys.executable, str(ROOT / "bin" / "polymm"), "run", "--config",

@@ -109,10 +109,15 @@ class MarketAnnounced:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketResolved:
-    """A ``market_resolved`` event: the market is over; its remaining orders are canceled."""
+    """A ``market_resolved`` event: the market is over; its remaining orders are canceled.
+
+    ``from_reference``: made by the paper exchange (a dry run, a backtest), which settles an
+    up/down window from the reference price against its strike when the window ends; False
+    for the venue's own message."""
 
     condition_id: ConditionId
     winning_token_id: TokenId
     winning_outcome: str
     ts_event_ms: int
     ts_recv_ns: int
+    from_reference: bool = False

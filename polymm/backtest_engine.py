@@ -17,9 +17,12 @@ What the three actors would do with it is done here in a fixed order, with the s
 Market sets go to the model, the paper exchange and the planner (then a pass); a kill switch
 to the model and the planner. Every 0.5 s of virtual time the OrderManager's housekeeping runs
 (look-ups, ``PaperGateway.advance``, a pass). The log's own order and trade events (a dry
-run's paper fills, or a paper run's venue fills) are skipped: the paper exchange here makes
-the fills again. Passes are driven synchronously by the OrderManager's own ``Driver`` against
-the paper gateway, whose clock is the virtual one.
+run's paper fills, or a paper run's venue fills) are skipped, and so are the windows its paper
+exchange settled from the reference (``MarketResolved.from_reference``): the paper exchange
+here makes the fills and the settlements again, from the recorded reference prices (a
+reference price reaches it as in a dry run: ``PaperGateway.on_reference``). Passes are driven
+synchronously by the OrderManager's own ``Driver`` against the paper gateway, whose clock is
+the virtual one.
 
 What this cannot reproduce of a dry run is its threads' timing: there the State may or may not
 have a paper fill before it next quotes, desired quotes can be coalesced in the slots, sends
@@ -48,6 +51,7 @@ from messages import (
     OrderFilled,
     PositionsMerged,
     PositionsRedeemed,
+    PriceUpdate,
     TradeEvent,
 )
 from polymm.backtest_metrics import Measures
@@ -92,7 +96,7 @@ class Engine:
         self._last: DesiredQuotes | None = None
         self._quote_stale = False
         self._quote_pending = False
-        self._to_state: list[PaperEvent] = []
+        self._to_state: list[PaperEvent | MarketResolved] = []
         self._frame_ns = -1
         self._next_housekeeping_ns = start_ns + HOUSEKEEPING_NS
         self._next_pnl_ns = start_ns
@@ -141,7 +145,8 @@ class Engine:
         self.advance_to(ts_ns)
         # The recorded account's own orders, fills and collateral moves: the paper exchange
         # makes this run's.
-        if isinstance(msg, OrderEvent | TradeEvent | PositionsMerged | PositionsRedeemed):
+        if isinstance(msg, OrderEvent | TradeEvent | PositionsMerged | PositionsRedeemed) or (
+                isinstance(msg, MarketResolved) and msg.from_reference):
             name = type(msg).__name__
             self.skipped[name] = self.skipped.get(name, 0) + 1
             return
@@ -151,6 +156,15 @@ class Engine:
             if isinstance(msg, MarketResolved):  # positions settled at 1 or 0
                 self.measures.positions(self.exchange.position_micro, self.now_ns,
                                         (msg.condition_id,))
+        elif isinstance(msg, PriceUpdate):
+            # The windows this price settles, as the dry run's OrderManager does: the
+            # resolution to the State first, then its events.
+            events, resolutions = self.gateway.on_reference(msg)
+            if resolutions:
+                self._to_state.extend(resolutions)
+                self.measures.positions(self.exchange.position_micro, self.now_ns,
+                                        tuple(r.condition_id for r in resolutions))
+            self._paper_events(events)
         changed = self.model.apply(msg)
         self.model.take_resync_requests()  # the recorded log already holds the resyncs
         if isinstance(msg, MarketsChanged):

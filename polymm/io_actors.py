@@ -44,7 +44,9 @@ def start_io_actor(sup: Supervisor, name: str) -> None:
     elif name == "price_feed":
         url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url
         assets = sorted({s.asset for s in cfg.discovery.series})
-        actors.add(name, PriceFeed.start(url, cfg.price_feed, v.creds, assets, [state],
+        # In a dry run the paper exchange settles each window from the reference prices.
+        actors.add(name, PriceFeed.start(url, cfg.price_feed, v.creds, assets,
+                                         [state, om] if sup.dry_run else [state],
                                          metrics=sup.metrics, shutdown=sup.shutting_down))
     elif name == "discovery":
         # Through the roles: a feed restarted by the supervisor has a new ref.

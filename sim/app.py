@@ -65,6 +65,9 @@ class SimConfig:
     trade_fail_rate: float = 0.0
     vol: float = 2e-4
     windows_ahead: int = 2
+    resolution_messages: bool = True
+    """Send ``market_resolved`` when a window closes (off: a venue whose resolution message
+    never reaches the bot, as when it unsubscribes at the close)."""
     exit_with_parent: bool = False
     """Stop when standard input reaches end-of-file: the parent holds the pipe's other end, so
     the venue dies with it even when the parent is SIGKILLed."""
@@ -146,7 +149,7 @@ class Sim:
         self.rng = rng
         self.stats = Stats()
         self.hub = Hub(self.stats)
-        self.publisher = MarketPublisher(self.hub)
+        self.publisher = MarketPublisher(self.hub, resolutions=cfg.resolution_messages)
         self.ledger = ChainLedger()
         self.access = Access()
         self.exchange = Exchange(

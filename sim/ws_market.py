@@ -38,9 +38,10 @@ def tick_str(tick_pips: int) -> str:
 class MarketPublisher:
     """Builds market-channel frames and routes them to the subscribers of a market's assets."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, *, resolutions: bool = True) -> None:
         self.hub = hub
         self._hash = 0
+        self._resolutions = resolutions
 
     def _next_hash(self) -> str:
         self._hash += 1
@@ -152,6 +153,8 @@ class MarketPublisher:
                 self.hub.send(conn, text)
 
     def resolved(self, m: MarketState, now_ms: int) -> None:
+        if not self._resolutions:
+            return
         winner = m.winner or 0
         text = _dumps({
             "event_type": "market_resolved", "id": m.market_id, "market": m.condition_id,

@@ -118,7 +118,7 @@ def make_last_trade(**kw: Any) -> LastTrade:
 def make_resolved(**kw: Any) -> MarketResolved:
     return _build(MarketResolved, dict(
         condition_id=CID, winning_token_id=UP, winning_outcome="Up", ts_event_ms=END_MS,
-        ts_recv_ns=END_MS * 1_000_000), kw)
+        ts_recv_ns=END_MS * 1_000_000, from_reference=False), kw)
 
 
 def make_price(**kw: Any) -> PriceUpdate:

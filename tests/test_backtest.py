@@ -29,7 +29,16 @@ import bench.recording as recording_mod
 from bench.backtest import time_backtests
 from bench.recording import Recording
 from journal import Record
-from messages import FeedStatus, MarketResolved, OrderFilled, Side, TimerFired, TokenId
+from messages import (
+    FeedStatus,
+    MarketResolved,
+    OrderFilled,
+    PriceSource,
+    PriceUpdate,
+    Side,
+    TimerFired,
+    TokenId,
+)
 from messages.errors import ConfigError, PolymmError
 from polymm.backtest import backtest_records, read_runs
 from polymm.backtest_metrics import FillRecord
@@ -38,6 +47,7 @@ from polymm.replay import params_record
 from tests.builders import (
     CID,
     DOWN,
+    END_MS,
     START_MS,
     T0_NS,
     UP,
@@ -46,6 +56,7 @@ from tests.builders import (
     make_level,
     make_market,
     make_markets_changed,
+    make_price,
     make_snapshot,
     make_trade,
 )
@@ -130,6 +141,40 @@ def test_a_synthetic_log_gives_the_numbers_worked_out_by_hand() -> None:
     assert market["quoting_s"] == pytest.approx(20 - 0.5)
     assert market["listed_s"] == pytest.approx(80.0)
     assert s["paper"]["fills"] == 1 and s["paper"]["payouts_usd"] == 10.0
+
+
+def _settled_by_reference(recorded: list[Any]) -> dict[str, Any]:
+    """The scenario without the venue's resolution: the Chainlink 60 s TWAP is at the strike
+    at the open and above it at the close (900 s in), so the paper exchange settles Up."""
+    inputs = [m for m in _scenario() if not isinstance(m, MarketResolved | TimerFired)]
+    t = inputs[-1].ts_recv_ns
+
+    def twap(ts_ms: int, price: int, recv_ns: int) -> PriceUpdate:
+        return make_price(source=PriceSource.TWAP, ts_event_ms=ts_ms, price_e8=price,
+                          ts_recv_ns=recv_ns)
+
+    k = 100_000 * 10**8
+    inputs[1:1] = [twap(START_MS, k, inputs[0].ts_recv_ns)]  # the open: the strike
+    inputs += [twap(END_MS - 1_000, k + 1, T0_NS + 899 * S),
+               twap(END_MS + 1_000, k + 1, T0_NS + 901 * S), *recorded,
+               TimerFired(name="state", ts_recv_ns=T0_NS + 960 * S)]
+    assert t < T0_NS + 899 * S
+    return backtest_records(_records(inputs)).summary
+
+
+def test_a_window_with_no_resolution_message_settles_from_the_reference() -> None:
+    s = _settled_by_reference([])
+    assert s["fills"] == 1
+    assert s["pnl"]["resolutions_usd"] == 10.0 and s["paper"]["payouts_usd"] == 10.0
+    assert s["pnl"]["total_usd"] == pytest.approx(10.0 - 4.8) == s["pnl_usd"]
+    # The dry run's own settlement in its log is skipped: this one makes it again. Recorded
+    # with the other winner, it changes nothing.
+    paper_made = MarketResolved(condition_id=CID, winning_token_id=DOWN, winning_outcome="Down",
+                                ts_event_ms=END_MS + 1_000, ts_recv_ns=T0_NS + 901 * S,
+                                from_reference=True)
+    again = _settled_by_reference([paper_made])
+    assert again["pnl"] == s["pnl"] and again["paper"] == s["paper"]
+    assert again["log"]["skipped_recorded_fills"] == {"MarketResolved": 1}
 
 
 def test_the_logs_own_fills_are_not_replayed() -> None:

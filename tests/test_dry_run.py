@@ -15,7 +15,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,13 @@ import pytest
 import requests
 
 from bench.harness import open_market
-from messages.errors import ConfigError
+from messages import MarketResolved, Side, TradeEvent, TradeStatus
+from messages.errors import ConfigError, PolymmError
+from polymm.backtest import backtest_records, read_runs
 from polymm.config import load_config
 from sim.process import SimProcess
 from tests.e2e import REPO, terminate, wait_until
+from venue.redact import SELF
 
 STATUS = re.compile(r"mode=dry_run .* fills=(\d+)")
 
@@ -47,9 +50,12 @@ def _fills(err: Path) -> int:
     return int(found[-1]) if found else 0
 
 
-def _sweep(base_url: str) -> None:
+def _sweep(base_url: str, *, min_left_s: float = 30) -> None:
     """Trade through both sides of both outcomes' books (a taker the tape would show)."""
-    m = open_market(base_url, min_left_s=30)
+    try:
+        m = open_market(base_url, min_left_s=min_left_s)
+    except PolymmError:  # between two windows
+        return
     for token in m.token_ids:
         for side, price in (("SELL", "0.01"), ("BUY", "0.99")):
             requests.post(f"{base_url}/_sim/take", timeout=5, json={
@@ -98,6 +104,93 @@ def test_a_dry_run_quotes_and_fills_on_paper_without_a_private_request(
     assert venue["private_requests"] == 0, venue["private_routes"]
     assert venue["orders_received"] == 0
     assert "user" not in venue["connections"]
+
+
+SETTLED = "paper exchange settled"
+
+
+def _positions_at(records: list[Any], t_ns: int) -> dict[str, int]:
+    """Our shares per token from the paper exchange's trades logged before ``t_ns`` (each
+    trade once: MATCHED; the bot's orders are ours alone in a dry run)."""
+    pos: dict[str, int] = {}
+    for r in records:
+        v = r.value
+        if r.kind == "in" and isinstance(v, TradeEvent) and v.status is TradeStatus.MATCHED \
+                and v.ts_recv_ns < t_ns:
+            for f in v.maker_fills:
+                if f.owner == SELF:
+                    sign = 1 if f.side is Side.BUY else -1
+                    pos[f.token_id] = pos.get(f.token_id, 0) + sign * f.matched_size_micro
+    return pos
+
+
+def test_a_dry_run_settles_a_window_from_the_reference_when_no_resolution_comes(
+        tmp_path: Path) -> None:
+    # A venue that never sends market_resolved (as when the bot has unsubscribed at the close):
+    # the paper exchange settles each window from the reference against its strike.
+    sim = SimProcess(["--window-seconds", "20", "--noise-rate", "20", "--seed", "7",
+                      "--assets", "btc", "--no-resolution-messages"])
+    sim.start()
+    summary_path, err = tmp_path / "summary.json", tmp_path / "stderr.txt"
+    cmd = [sys.executable, str(REPO / "bin" / "polymm"), "run", "--config",
+           "conf/dry-run.yaml", "--venue-url", sim.base_url,
+           "--set", "discovery.series=[{asset: btc, interval: 20s, windows: 2}]",
+           "--set", "quoter.min_seconds_to_close=3",
+           "--set", f"event_log.dir={tmp_path / 'events'}", "--set", "statsd.enabled=false",
+           "--set", "logging.status_interval_s=1", "--summary", str(summary_path)]
+    try:
+        with err.open("wb") as fh:
+            proc = subprocess.Popen(cmd, cwd=str(REPO), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=fh,
+                                    start_new_session=True)
+            try:
+                def log() -> str:
+                    return err.read_text(errors="replace")
+
+                def dead() -> str:
+                    return "" if proc.poll() is None else f"the bot exited ({proc.returncode})"
+
+                def swept(pred: Callable[[], bool]) -> Callable[[], bool]:
+                    def check() -> bool:
+                        if pred():
+                            return True
+                        _sweep(sim.base_url, min_left_s=0)
+                        return False
+                    return check
+
+                wait_until(lambda: "open=" in log(), 30, "the dry run's first status line",
+                           dead=dead, explain=lambda: log()[-2000:])
+                wait_until(swept(lambda: _fills(err) > 0), 60, "a paper fill", interval=1.0,
+                           dead=dead, explain=lambda: log()[-2000:])
+                settled_before = log().count(SETTLED)
+                # The window of that fill (or the next) closes and is settled.
+                wait_until(swept(lambda: log().count(SETTLED) > settled_before), 60,
+                           "a window settled from the reference", interval=1.0, dead=dead,
+                           explain=lambda: log()[-2000:])
+                os.killpg(proc.pid, signal.SIGINT)
+                rc = proc.wait(30)
+            finally:
+                terminate(proc, 5, group=True)
+        assert rc == 0, log()[-3000:]
+        venue = sim.state()
+    finally:
+        sim.stop()
+    summary: dict[str, Any] = json.loads(summary_path.read_text())
+    (records,) = read_runs(tmp_path / "events")
+    resolutions = [r for r in records if r.kind == "in" and isinstance(r.value, MarketResolved)]
+    assert resolutions and all(r.value.from_reference for r in resolutions), resolutions
+    # Each settled window paid 1 pUSD per winning share we held at its close, and no more.
+    expected = 0
+    for r in resolutions:
+        held = _positions_at(records, r.value.ts_recv_ns)
+        expected += max(0, held.get(r.value.winning_token_id, 0))
+    assert round(summary["paper"]["payouts_usd"] * 1e6) == expected
+    assert summary["pnl"]["unmarked_positions"] == 0, summary["pnl"]
+    assert venue["private_requests"] == 0 and venue["orders_received"] == 0
+    # The backtest of that log settles the same windows the same way.
+    bt = backtest_records(records).summary
+    assert bt["paper"]["payouts_usd"] == pytest.approx(summary["paper"]["payouts_usd"], abs=10)
+    assert bt["log"]["skipped_recorded_fills"].get("MarketResolved", 0) == len(resolutions)
 
 
 @pytest.mark.parametrize(("venue_lines", "overrides", "error"), [

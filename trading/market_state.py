@@ -3,7 +3,8 @@
 ``MarketState`` holds a market's two books, its strike, its winner once resolved and its cached
 ``MarketView``; it builds that view, the market's marks and its status-line summary from its own
 fields and the account's ``Positions``. ``StateModel`` (``trading.state``) routes events to it
-and decides when a view is stale (``dirty``).
+and decides when a view is stale (``dirty``). ``Settlements`` marks the markets that have left
+the traded set.
 
 Thread ownership: none of its own; the thread that owns the ``StateModel`` (the State actor's,
 or replay's) owns every ``MarketState`` in it. Pure code: no threads, no clock.
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.ids import PIPS_PER_UNIT, TokenId
-from messages.market import LevelChange
+from messages.ids import PIPS_PER_UNIT, ConditionId, TokenId
+from messages.market import LevelChange, MarketResolved
 from messages.markets import Market
 from messages.quotes import MarketView
 from trading.book import MarketBooks
@@ -112,3 +113,44 @@ class MarketState(MarketBooks):
 def payout(token: TokenId, winner: TokenId) -> int:
     """What one share of ``token`` pays, in pips, once ``winner`` won."""
     return PIPS_PER_UNIT if token == winner else 0
+
+
+UNRESOLVED_GONE_KEPT = 256
+"""Markets that left the set unresolved, kept for a late resolution (the oldest go first)."""
+
+
+class Settlements:
+    """The marks of the markets that left the traded set: a resolved one's tokens at their
+    payout. An unresolved one's tokens are kept (the last ``UNRESOLVED_GONE_KEPT``) for a
+    resolution that comes after it left: the venue's about a minute after the close, or a dry
+    run's paper settlement, while discovery drops a market at its close."""
+
+    __slots__ = ("_gone", "marks")
+
+    def __init__(self) -> None:
+        self.marks: dict[TokenId, int] = {}
+        self._gone: dict[ConditionId, tuple[TokenId, ...]] = {}
+
+    def left(self, st: MarketState) -> None:
+        """``st``'s market left the set."""
+        m = st.market
+        if st.winner is not None:
+            self._settle(m.token_ids, st.winner)
+            return
+        self._gone[m.condition_id] = m.token_ids
+        while len(self._gone) > UNRESOLVED_GONE_KEPT:
+            del self._gone[next(iter(self._gone))]
+
+    def late(self, msg: MarketResolved) -> bool:
+        """A resolution of a market that already left the set; False if it is none we know
+        (or names a token not of that market)."""
+        tokens = self._gone.get(msg.condition_id)
+        if tokens is None or msg.winning_token_id not in tokens:
+            return False
+        del self._gone[msg.condition_id]
+        self._settle(tokens, msg.winning_token_id)
+        return True
+
+    def _settle(self, tokens: tuple[TokenId, ...], winner: TokenId) -> None:
+        for token in tokens:
+            self.marks[token] = payout(token, winner)

@@ -4,7 +4,11 @@ The OrderManager cannot tell it from the CLOB: it signs (checks amounts as the C
 does, without a key: the order id is a local hash), posts, cancels and cancels all with the
 same typed outcomes, and the fills come back as the user channel's order and trade events. It
 also takes the market channel's messages (``on_market``), which the paper exchange fills our
-orders from, and ``advance`` applies what its latency has made due.
+orders from, and ``advance`` applies what its latency has made due. The reference prices
+(``on_reference``) settle each up/down window when it ends, as the venue would
+(``trading.paper_settle``): the gateway then hands back a ``MarketResolved`` of its own
+(``from_reference``) for the State, which the venue's channel may never send once the market
+has left the traded set.
 
 Thread ownership: the OrderManager's thread (or a backtest's one thread). ``wall_ms`` is the
 clock the paper exchange's latency runs on: the wall clock in a dry run, the virtual clock in a
@@ -26,6 +30,7 @@ from messages import (
     Market,
     MarketResolved,
     OrderHash,
+    PriceUpdate,
     RejectReason,
     RemoteOrder,
     TickSizeChanged,
@@ -33,6 +38,7 @@ from messages import (
     TradeEvent,
 )
 from trading.paper_exchange import PaperEvent, PaperExchange, PaperOrder
+from trading.paper_settle import ReferenceSettler
 from venue.gateway import (
     CancelReply,
     MarketInfo,
@@ -58,12 +64,14 @@ class PaperGateway:
         self._post_only = post_only
         self._wall_ms = wall_ms
         self._n = 0
+        self.settler = ReferenceSettler()
 
     # -- the market channel --------------------------------------------------------------------
 
     def set_markets(self, markets: Sequence[Market]) -> None:
         for m in markets:
             self.exchange.set_market_from(m)
+        self.settler.set_markets(markets)
 
     def on_market(self, msg: MarketMessage) -> list[PaperEvent]:
         """A market-channel message: the fills (and cancels) it caused, as user events."""
@@ -75,7 +83,29 @@ class PaperGateway:
             return ex.on_trade(msg, now)
         if isinstance(msg, TickSizeChanged):
             return ex.on_tick(msg, now)
+        if self.settler.is_settled(msg.condition_id):
+            return []  # settled already: from the reference, or a repeat of the venue's
+        self.settler.resolved(msg.condition_id)
         return list(ex.on_resolved(msg, now).events)
+
+    def on_reference(self, msg: PriceUpdate) -> tuple[list[PaperEvent], list[MarketResolved]]:
+        """A reference price: the windows it settles (``trading.paper_settle``), each as the
+        events of its resolution (its resting orders canceled) and a ``MarketResolved`` for
+        the State, stamped with the price's times."""
+        events: list[PaperEvent] = []
+        resolutions: list[MarketResolved] = []
+        settled = self.settler.on_price(msg)
+        if not settled:
+            return events, resolutions
+        now = self._wall_ms()
+        for done in settled:
+            events += self.exchange.resolve(done.condition_id, done.winning_token_id,
+                                            now).events
+            resolutions.append(MarketResolved(
+                condition_id=done.condition_id, winning_token_id=done.winning_token_id,
+                winning_outcome=done.winning_outcome, ts_event_ms=msg.ts_event_ms,
+                ts_recv_ns=msg.ts_recv_ns, from_reference=True))
+        return events, resolutions
 
     def summary(self) -> dict[str, Any]:
         """The paper account for the status and the run summary (USD; micro-units inside)."""

@@ -41,7 +41,7 @@ from messages.treasury import PositionsMerged, PositionsRedeemed
 from messages.user import OrderEvent, TradeEvent
 from trading.book import EMPTY_ASK_PIPS, EMPTY_BID_PIPS, Book
 from trading.fees import FeeSchedule
-from trading.market_state import MarketState, payout
+from trading.market_state import MarketState, Settlements
 from trading.positions import Positions
 from trading.strikes import Strikes
 from trading.volatility import STREAMS, EwmaVol, RefPrices
@@ -74,7 +74,7 @@ class StateModel:
         self.seq = 0
         self._resync_queue: dict[TokenId, None] = {}
         self._resync_pending: set[TokenId] = set()
-        self._settled: dict[TokenId, int] = {}
+        self.settlements = Settlements()
         self._views: tuple[MarketView, ...] = ()
         self._refs: tuple[RefView, ...] = ()
         self._set_changed = True
@@ -126,9 +126,7 @@ class StateModel:
         wanted = {m.condition_id: m for m in msg.markets}
         for cid in [c for c in self._markets if c not in wanted]:
             st = self._markets.pop(cid)
-            if st.winner is not None:
-                for token in st.market.token_ids:
-                    self._settled[token] = payout(token, st.winner)
+            self.settlements.left(st)
             for token in st.market.token_ids:
                 self._tokens.pop(token, None)
                 self._resync_queue.pop(token, None)
@@ -269,8 +267,9 @@ class StateModel:
 
     def _on_resolved(self, msg: MarketResolved) -> bool:
         st = self._markets.get(msg.condition_id)
-        if st is None:
-            self.ignored += 1
+        if st is None or st.winner is not None:  # gone (Settlements marks it), or a repeat
+            if st is None and not self.settlements.late(msg):
+                self.ignored += 1
             return False
         st.winner = msg.winning_token_id
         st.market = dataclasses.replace(st.market, accepting_orders=False)
@@ -386,7 +385,7 @@ class StateModel:
     def marks_pips(self) -> dict[TokenId, int]:
         """A mark per token: the payout once resolved (kept after the market is dropped), else
         the book mid, else the last trade."""
-        marks = dict(self._settled)
+        marks = dict(self.settlements.marks)
         for st in self._markets.values():
             marks.update(st.marks())
         return marks

@@ -30,6 +30,7 @@ from messages import (
     OrderEvent,
     PositionsMerged,
     PositionsRedeemed,
+    PriceUpdate,
     SlotReady,
     TimerFired,
     TradeEvent,
@@ -65,7 +66,9 @@ class OrderManager(Actor):
     Accepts: ``SlotReady`` (take the newest ``DesiredQuotes``), ``MarketsChanged``,
     ``OrderEvent``, ``TradeEvent``, ``FeedStatus`` (user feed connected →
     reconcile from ``GET /data/orders``), ``CancelAll``, ``KillSwitch``, ``TimerFired``
-    (``heartbeat``, ``orders``), ``PositionsMerged``/``PositionsRedeemed`` (the Treasury's).
+    (``heartbeat``, ``orders``), ``PositionsMerged``/``PositionsRedeemed`` (the Treasury's);
+    in a dry run also the market channel's messages and ``PriceUpdate`` (to the paper
+    exchange, whose fills and settlements go to ``recovered_sink``).
     Asked: ``stats()``, ``shutdown()``.
     Emits: ``OrderPlaced``/``OrderRejected``/``OrderCanceled``/``OrderFilled`` to ``sinks``;
     kind ``order`` records (desired taken, cancels, posts with hashes, outcomes) and kind
@@ -125,11 +128,12 @@ class OrderManager(Actor):
             PositionsMerged: self.on_collateral,
             PositionsRedeemed: self.on_collateral,
         }
-        # A dry run: the paper exchange fills our orders from the market channel, which this
-        # actor then reads too.
+        # A dry run: the paper exchange fills our orders from the market channel and settles
+        # each window from the reference prices, which this actor then reads too.
         self._paper = gateway if isinstance(gateway, PaperGateway) else None
         if self._paper is not None:
             self._handlers.update({cls: self.on_market_data for cls in PAPER_MESSAGES})
+            self._handlers[PriceUpdate] = self.on_reference
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -222,6 +226,19 @@ class OrderManager(Actor):
         """A dry run: a market-channel message, to the paper exchange."""
         assert self._paper is not None
         self._paper_events(self._paper.on_market(msg))
+
+    def on_reference(self, msg: PriceUpdate) -> None:
+        """A dry run: a reference price, to the paper exchange, which may settle a window
+        with it. Its ``MarketResolved`` goes to the State before the resolution's events, as
+        the venue's message would come before our orders' cancellations."""
+        assert self._paper is not None
+        events, resolutions = self._paper.on_reference(msg)
+        for r in resolutions:
+            logger.info("order manager: paper exchange settled %s from the reference: %s won",
+                        r.condition_id, r.winning_outcome)
+            if self._recovered_sink is not None:
+                self._recovered_sink(r)
+        self._paper_events(events)
 
     def _paper_events(self, events: list[PaperEvent]) -> None:
         """The paper exchange's user-channel events: to the State (as the user feed's would

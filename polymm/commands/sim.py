@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trade-fail-rate", type=float, default=0.0)
     p.add_argument("--vol", type=float, default=2e-4, help="log volatility per sqrt(second)")
     p.add_argument("--windows-ahead", type=int, default=2)
+    p.add_argument("--no-resolution-messages", action="store_true",
+                   help="never send market_resolved (the bot must settle from the reference)")
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when standard input closes (set by a parent that owns the pipe)")
@@ -64,5 +66,6 @@ def run(args: argparse.Namespace) -> int:
                     confirmed_delay_s=args.confirmed_delay_ms / 1000,
                     trade_fail_rate=args.trade_fail_rate, vol=args.vol,
                     windows_ahead=args.windows_ahead,
+                    resolution_messages=not args.no_resolution_messages,
                     exit_with_parent=args.exit_with_parent)
     return asyncio.run(serve(cfg))
