@@ -40,9 +40,11 @@ TW, CL, BN = PriceSource.TWAP, PriceSource.CHAINLINK, PriceSource.BINANCE
 K = 100_000 * 10**8  # the strike the tables use
 
 
-def px(source: PriceSource, ts_ms: int, price: int, asset: str = "btc") -> PriceUpdate:
+def px(source: PriceSource, ts_ms: int, price: int, asset: str = "btc", *,
+       window: int = 60) -> PriceUpdate:
     return make_price(source=source, ts_event_ms=ts_ms, price_e8=price, asset=asset,
-                      ts_recv_ns=ts_ms * 1_000_000)
+                      ts_recv_ns=ts_ms * 1_000_000,
+                      window_seconds=window if source is PriceSource.TWAP else 0)
 
 
 def settle(prices: list[PriceUpdate], **market: object) -> list[Settled]:
@@ -83,6 +85,10 @@ DOWN_WON = [Settled(condition_id=CID, winning_token_id=DOWN, winning_outcome="Do
     ([px(TW, START_MS, K), px(TW, END_MS - 1, K + 5)], {}, []),
     # A hole in the stream before the close (over trading.strikes.MAX_GAP_MS): no final price.
     ([px(TW, START_MS, K), px(TW, END_MS - 20_000, K + 5), px(TW, END_MS + 100, K + 5)], {}, []),
+    # A 30 s TWAP is not the venue's series: the window waits (here for the spot stream).
+    ([px(TW, START_MS, K, window=30), px(TW, END_MS, K + 1, window=30)], {}, []),
+    ([px(TW, START_MS, K, window=30), px(CL, START_MS, K), px(TW, END_MS, K + 1, window=30),
+      px(CL, END_MS, K - 1)], {}, DOWN_WON),
     # The exchange price is not what the window settles on.
     ([px(BN, START_MS, K), px(BN, END_MS - 100, K + 5), px(BN, END_MS + 100, K + 5)], {}, []),
     # Another asset's prices say nothing about this window.

@@ -8,9 +8,10 @@ each window itself from the reference prices the bot reads, as the venue would:
 
 * **the final price** is the last point at or before the close (``end_ms``), taken once a point
   at or after the close has been seen (nothing earlier can still arrive in order), from the
-  TWAP stream when the bot reads it (PolyBolt: then a window waits for it), else from the
-  Chainlink spot stream (RTDS, which has no TWAP: the nearest public stand-in, so a window
-  that closes within a few dollars of its strike can settle the other way than the venue's);
+  TWAP stream the bot reads (PolyBolt's ``price.crypto.twap`` or RTDS's
+  ``crypto_prices_twap_sixty``, per ``price_feed.twap_window_seconds``: a window then waits
+  for it), else from the Chainlink spot stream (the nearest stand-in, so a window that closes
+  within a few dollars of its strike can settle the other way than the venue's);
 * **the strike** is the same lookup at the open (``start_ms``) on the same stream, kept once
   known (history is bounded); without one, the market's Gamma ``priceToBeat``.
 
@@ -36,6 +37,10 @@ from trading.strikes import Strikes
 
 STREAMS = (PriceSource.TWAP, PriceSource.CHAINLINK)
 """The streams a window settles on, the one the venue uses first."""
+
+VENUE_TWAP_S = 60
+"""The TWAP window the venue settles on; a TWAP point of another window is not used (0: a
+point that does not say)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +97,10 @@ class ReferenceSettler:
     def on_price(self, msg: PriceUpdate) -> list[Settled]:
         """Record a reference point; the windows it settles, with their winners, by close."""
         series = self._series.get(msg.source)
-        if series is None or not series.add(msg.asset, msg.ts_event_ms, msg.price_e8):
+        if series is None or (msg.source is PriceSource.TWAP
+                              and msg.window_seconds not in (0, VENUE_TWAP_S)):
+            return []  # not a stream the venue settles on
+        if not series.add(msg.asset, msg.ts_event_ms, msg.price_e8):
             return []
         out: list[Settled] = []
         for w in sorted(self._windows.values(), key=lambda w: (w.end_ms, w.condition_id)):
