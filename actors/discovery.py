@@ -188,6 +188,7 @@ class Discovery(Actor):
         self._err_log = LogLimiter()
         self.polls = 0
         self.errors = 0
+        self._said_none = False
         self.changes = 0
 
     def on_start(self) -> None:
@@ -236,8 +237,22 @@ class Discovery(Actor):
             self._publish(drop_expired(self._markets, int(now * 1000)))
             return self._markets
         markets = build_markets(events, wanted, int(now * 1000), self._error)
+        self._say_if_none(markets, wanted)
         self._publish(markets)
         return self._markets
+
+    def _say_if_none(self, markets: tuple[Market, ...], wanted: dict[str, Target]) -> None:
+        """A warning (once until something is found) when Gamma lists none of the wanted
+        markets: with nothing to quote the status line alone says nothing about why."""
+        if markets or not wanted:
+            self._said_none = False
+            return
+        if not self._said_none:
+            self._said_none = True
+            logger.warning("discovery: the venue lists none of the %d markets asked for (%s); "
+                           "check discovery.series and discovery.slugs against the venue's "
+                           "markets (a stand-in `bin/polymm sim` lists windows of its "
+                           "--window-seconds only)", len(wanted), ", ".join(list(wanted)[:4]))
 
     def markets(self) -> tuple[Market, ...]:
         return self._markets

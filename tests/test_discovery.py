@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
@@ -164,3 +165,22 @@ def test_bad_interval_is_a_config_error():
 
 def test_market_builder_defaults_are_valid():
     assert make_market().end_ms > make_market().start_ms
+
+
+def test_a_venue_listing_none_of_the_wanted_markets_is_said_once(world, caplog):
+    gamma, _clock, sink, disco, _ = world
+    sink.wait_of(MarketsChanged)
+    saved = dict(gamma.events)
+    gamma.events.clear()  # e.g. a stand-in venue with windows of another length
+    with caplog.at_level(logging.WARNING, logger="actors.discovery"):
+        disco.poll_now().get(timeout=5)
+        disco.poll_now().get(timeout=5)
+        said = [r.getMessage() for r in caplog.records if "lists none" in r.getMessage()]
+        assert len(said) == 1 and "discovery.series" in said[0], said
+        assert f"btc-updown-15m-{T0}" in said[0]
+        gamma.events.update(saved)  # found again: a later empty spell is said again
+        disco.poll_now().get(timeout=5)
+        gamma.events.clear()
+        disco.poll_now().get(timeout=5)
+        said = [r.getMessage() for r in caplog.records if "lists none" in r.getMessage()]
+        assert len(said) == 2
