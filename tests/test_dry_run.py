@@ -100,6 +100,7 @@ def test_a_dry_run_quotes_and_fills_on_paper_without_a_private_request(
     assert summary["fills"] >= 1 and summary["paper"]["fills"] == summary["fills"]
     assert "pnl_usd" in summary["pnl"]
     assert summary["open_orders_after_shutdown"] == 0 and summary["actors_left"] == 0
+    assert summary["paper"]["open_orders"] == 0  # the shutdown's cancels landed
     venue = stand_in.state()
     assert venue["private_requests"] == 0, venue["private_routes"]
     assert venue["orders_received"] == 0

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from messages import BookSnapshot, DesiredQuote, RejectReason, Side
+from messages import (
+    BookSnapshot,
+    DesiredQuote,
+    OrderEvent,
+    OrderEventType,
+    RejectReason,
+    Side,
+)
 from tests.builders import CID, DOWN, UP, make_market
 from trading.paper_exchange import PaperExchange
 from trading.paper_gateway import PaperGateway
@@ -102,3 +109,19 @@ def test_cancel_all_and_the_other_token() -> None:
     assert gw.open_orders() == []
     assert gw.heartbeat() is None and gw.tick_size(UP) == 100
     assert gw.tick_size("999") is not None and not isinstance(gw.tick_size("999"), int)
+
+
+def test_finishing_lands_what_is_in_flight() -> None:
+    gw, clock = gateway(latency_ms=50)
+    signed = gw.sign(q(4500), INFO, 100)
+    assert isinstance(signed, SignedOrder)
+    gw.post([signed])
+    clock.ms += 50
+    assert [e.type for e in gw.advance() if isinstance(e, OrderEvent)] == [
+        OrderEventType.PLACEMENT]
+    gw.cancel_all()
+    assert gw.summary()["open_orders"] == 1  # its cancel is in flight
+    events = gw.finish()
+    assert [e.type for e in events if isinstance(e, OrderEvent)] == [
+        OrderEventType.CANCELLATION]
+    assert gw.summary()["open_orders"] == 0 and gw.open_orders() == []

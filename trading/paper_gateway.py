@@ -122,6 +122,13 @@ class PaperGateway:
         """What the latency has made due by now (arrivals, cancels, confirmations)."""
         return self.exchange.advance(self._wall_ms())
 
+    def finish(self) -> list[PaperEvent]:
+        """The run is over: everything still in flight lands now (the cancels of the shutdown,
+        arrivals, confirmations), as the venue would carry them out, so nothing is left
+        resting in the paper book or counted as open."""
+        ex = self.exchange
+        return ex.advance(self._wall_ms() + max(ex.latency_ms, ex.confirm_ms))
+
     # -- the Gateway ---------------------------------------------------------------------------
 
     def sign(self, quote: DesiredQuote, market: MarketInfo,

@@ -201,6 +201,8 @@ class OrderManager(Actor):
         self._stop_tickers()
         try:
             left = Shutdown(self.planner, self._driver, self._clock).run()
+            if self._paper is not None:  # the run is over: what is in flight lands
+                self._paper_events(self._paper.finish(), then_pass=False)
         finally:
             self._flush()
         return {"open_orders_after_shutdown": left, "stats": self.stats()}
@@ -240,9 +242,9 @@ class OrderManager(Actor):
                 self._recovered_sink(r)
         self._paper_events(events)
 
-    def _paper_events(self, events: list[PaperEvent]) -> None:
+    def _paper_events(self, events: list[PaperEvent], *, then_pass: bool = True) -> None:
         """The paper exchange's user-channel events: to the State (as the user feed's would
-        go) and to the planner; a pass follows if any changed our orders."""
+        go) and to the planner; a pass follows if any changed our orders (``then_pass``)."""
         if not events:
             return
         now = self._clock()
@@ -253,7 +255,8 @@ class OrderManager(Actor):
                 self.planner.order_event(ev, now)
             else:
                 self.planner.trade_event(ev, now)
-        self.run_pass()
+        if then_pass:
+            self.run_pass()
 
     def on_order_event(self, ev: OrderEvent) -> None:
         self.planner.order_event(ev, self._clock())
