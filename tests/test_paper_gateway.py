@@ -82,13 +82,20 @@ def test_posts_answer_as_the_venue_would() -> None:
     assert reply.outcomes[1].reason is RejectReason.POST_ONLY_CROSS
 
 
+def resting(gw: PaperGateway, clock: Clock, price: int) -> tuple[SignedOrder, list[object]]:
+    """A BUY of Up at ``price`` posted, accepted and arrived (the clock moved past the
+    latency); the order and what its arrival brought."""
+    signed = gw.sign(q(price), INFO, 100)
+    assert isinstance(signed, SignedOrder)
+    [outcome] = gw.post([signed]).outcomes
+    assert outcome.verdict is PostVerdict.ACCEPTED, outcome
+    clock.ms += gw.exchange.latency_ms
+    return signed, list(gw.advance())
+
+
 def test_a_canceled_order_is_not_listed_while_its_cancel_is_in_flight() -> None:
     gw, clock = gateway(latency_ms=50)
-    signed = gw.sign(q(4500), INFO, 100)
-    assert isinstance(signed, SignedOrder)
-    gw.post([signed])
-    clock.ms += 60
-    gw.advance()
+    signed, _ = resting(gw, clock, 4500)
     assert [o.order_id for o in gw.open_orders()] == [signed.order_id]
     reply = gw.finish_cancel(gw.begin_cancel([signed.order_id]))
     assert reply == CancelReply(canceled=(signed.order_id,))
@@ -113,12 +120,8 @@ def test_cancel_all_and_the_other_token() -> None:
 
 def test_finishing_lands_what_is_in_flight() -> None:
     gw, clock = gateway(latency_ms=50)
-    signed = gw.sign(q(4500), INFO, 100)
-    assert isinstance(signed, SignedOrder)
-    gw.post([signed])
-    clock.ms += 50
-    assert [e.type for e in gw.advance() if isinstance(e, OrderEvent)] == [
-        OrderEventType.PLACEMENT]
+    _, arrived = resting(gw, clock, 4500)
+    assert [e.type for e in arrived if isinstance(e, OrderEvent)] == [OrderEventType.PLACEMENT]
     gw.cancel_all()
     assert gw.summary()["open_orders"] == 1  # its cancel is in flight
     events = gw.finish()

@@ -30,11 +30,9 @@ from tests.builders import (
     make_trade,
     market_n,
 )
-from tests.test_paper_gateway import INFO, gateway, q
-from trading.paper_gateway import PaperGateway
+from tests.test_paper_gateway import gateway, resting
 from trading.paper_settle import ReferenceSettler, Settled
 from trading.state import StateModel
-from venue.gateway import PostVerdict, SignedOrder
 
 TW, CL, BN = PriceSource.TWAP, PriceSource.CHAINLINK, PriceSource.BINANCE
 K = 100_000 * 10**8  # the strike the tables use
@@ -125,22 +123,14 @@ def test_a_window_discovery_dropped_still_settles_and_keeps_its_strike() -> None
     assert s.pending() == 1  # the next window
 
 
-def _rest(gw: PaperGateway, price: int) -> None:
-    signed = gw.sign(q(price), INFO, 100)
-    assert isinstance(signed, SignedOrder)
-    [outcome] = gw.post([signed]).outcomes
-    assert outcome.verdict is PostVerdict.ACCEPTED, outcome
-    gw.advance()
-
-
 def test_the_gateway_settles_our_positions_and_tells_the_state() -> None:
-    gw, _clock = gateway(latency_ms=0)  # the book: 0.44 bid, 0.46 ask
+    gw, clock = gateway(latency_ms=0)  # the book: 0.44 bid, 0.46 ask
     gw.on_reference(px(TW, START_MS, K))
-    _rest(gw, 4500)
+    resting(gw, clock, 4500)
     fills = gw.on_market(make_last_trade(token_id=UP, side=Side.SELL, price_pips=4500,
                                          size_micro=10_000_000, ts_event_ms=START_MS + 1_000))
     assert fills and gw.exchange.position_micro(UP) == 10_000_000
-    _rest(gw, 4000)
+    resting(gw, clock, 4000)
     # The window closes below its strike: Down won, our Up shares pay nothing.
     assert gw.on_reference(px(TW, END_MS - 1_000, K - 1)) == ([], [])
     events, resolutions = gw.on_reference(px(TW, END_MS + 500, K - 1))
