@@ -187,6 +187,7 @@ def test_a_dry_run_settles_a_window_from_the_reference_when_no_resolution_comes(
         expected += max(0, held.get(r.value.winning_token_id, 0))
     assert round(summary["paper"]["payouts_usd"] * 1e6) == expected
     assert summary["pnl"]["unmarked_positions"] == 0, summary["pnl"]
+    assert summary["paper"]["settled_from_reference"] == len(resolutions)
     assert venue["private_requests"] == 0 and venue["orders_received"] == 0
     # The backtest of that log settles the same windows the same way.
     bt = backtest_records(records).summary

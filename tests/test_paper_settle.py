@@ -31,7 +31,7 @@ from tests.builders import (
     market_n,
 )
 from tests.test_paper_gateway import gateway, resting
-from trading.paper_settle import ReferenceSettler, Settled
+from trading.paper_settle import GIVE_UP_MS, ReferenceSettler, Settled
 from trading.state import StateModel
 
 TW, CL, BN = PriceSource.TWAP, PriceSource.CHAINLINK, PriceSource.BINANCE
@@ -180,3 +180,13 @@ def test_a_resolution_is_final() -> None:
                                       winning_outcome="Down", ts_event_ms=END_MS + 55_000,
                                       ts_recv_ns=0)) is False
     assert model.marks_pips()[UP] == 10_000
+
+
+def test_a_window_that_cannot_settle_is_forgotten_after_a_while() -> None:
+    s = ReferenceSettler()
+    s.set_markets([make_market()])
+    s.on_price(px(TW, START_MS, K))
+    # A hole in the stream over the close: no final price, ever.
+    assert s.on_price(px(TW, END_MS + 60_000, K)) == [] and s.pending() == 1
+    assert s.on_price(px(TW, END_MS + GIVE_UP_MS + 1, K)) == []
+    assert s.pending() == 0 and s.given_up == 1

@@ -116,7 +116,9 @@ class PaperGateway:
                 "taker_volume_shares": a.taker_volume_micro / 1e6,
                 "rebate_estimate_usd": a.rebate_estimate_micro / 1e6,
                 "open_orders": len(self.exchange.open_orders()),
-                "ignored_inputs": self.exchange.ignored}
+                "ignored_inputs": self.exchange.ignored,
+                "settled_from_reference": self.settler.from_reference,
+                "unsettled_windows": self.settler.given_up}
 
     def advance(self) -> list[PaperEvent]:
         """What the latency has made due by now (arrivals, cancels, confirmations)."""

@@ -18,7 +18,8 @@ each window itself from the reference prices the bot reads, as the venue would:
 A window is settled once: by the reference, or by the venue's own ``MarketResolved`` if that
 came first (``resolved``). A window with no asset, or whose final price or strike is unknown
 (a hole in the stream longer than ``trading.strikes.MAX_GAP_MS``), waits for the venue's
-message. Windows stay known after discovery drops them, until settled.
+message. Windows stay known after discovery drops them, until settled or, unsettled
+``GIVE_UP_MS`` after their close, forgotten.
 
 Pure: no threads, no clock; owned by the caller's thread (the OrderManager's in a dry run, the
 backtest's one thread).
@@ -37,6 +38,10 @@ from trading.strikes import Strikes
 
 STREAMS = (PriceSource.TWAP, PriceSource.CHAINLINK)
 """The streams a window settles on, the one the venue uses first."""
+
+GIVE_UP_MS = 600_000
+"""A window still unsettled this long after its close (a hole in the stream at the close) is
+forgotten: only the venue's message can settle it now."""
 
 VENUE_TWAP_S = 60
 """The TWAP window the venue settles on; a TWAP point of another window is not used (0: a
@@ -66,9 +71,13 @@ class _Window:
 class ReferenceSettler:
     """Up/down windows and the reference streams they settle on (module docstring)."""
 
-    __slots__ = ("_series", "_settled", "_windows")
+    __slots__ = ("_series", "_settled", "_windows", "from_reference", "given_up")
 
     def __init__(self) -> None:
+        self.from_reference = 0
+        """Windows settled from the reference."""
+        self.given_up = 0
+        """Windows forgotten unsettled (``GIVE_UP_MS``)."""
         self._series = {source: Strikes() for source in STREAMS}
         self._windows: dict[ConditionId, _Window] = {}
         self._settled: set[ConditionId] = set()
@@ -114,11 +123,15 @@ class ReferenceSettler:
             if msg.ts_event_ms < w.end_ms:
                 continue
             winner = self._winner(w)
-            if winner is not None:
+            if winner is None and msg.ts_event_ms - w.end_ms > GIVE_UP_MS:
+                del self._windows[w.condition_id]
+                self.given_up += 1
+            elif winner is not None:
                 out.append(Settled(condition_id=w.condition_id, winning_token_id=winner,
                                    winning_outcome="Up" if winner == w.token_ids[0] else "Down"))
         for done in out:
             self.resolved(done.condition_id)
+        self.from_reference += len(out)
         return out
 
     def _winner(self, w: _Window) -> TokenId | None:
