@@ -79,6 +79,10 @@ DOWN_WON = [Settled(condition_id=CID, winning_token_id=DOWN, winning_outcome="Do
      {"price_to_beat_e8": K + 6}, DOWN_WON),
     # ... and without it the strike is unknown: no settlement (the venue's message will do).
     ([px(TW, END_MS - 100, K + 5), px(TW, END_MS + 100, K + 5)], {}, []),
+    # A point stamped after the close but received before it (a clock ahead): not yet.
+    ([px(TW, START_MS, K), px(TW, END_MS - 500, K + 1),
+      make_price(source=TW, ts_event_ms=END_MS + 1_000, price_e8=K - 1, window_seconds=60,
+                 ts_recv_ns=(END_MS - 400) * 1_000_000)], {}, []),
     # Nothing before the close: a point just before it does not settle.
     ([px(TW, START_MS, K), px(TW, END_MS - 1, K + 5)], {}, []),
     # A hole in the stream before the close (over trading.strikes.MAX_GAP_MS): no final price.
@@ -190,3 +194,16 @@ def test_a_window_that_cannot_settle_is_forgotten_after_a_while() -> None:
     assert s.on_price(px(TW, END_MS + 60_000, K)) == [] and s.pending() == 1
     assert s.on_price(px(TW, END_MS + GIVE_UP_MS + 1, K)) == []
     assert s.pending() == 0 and s.given_up == 1
+
+
+def test_a_point_stamped_far_ahead_of_its_arrival_is_refused() -> None:
+    # It would close the window early and, in the stream's history, push out the close's
+    # points; the window settles on the honest points as if it had never come.
+    s = ReferenceSettler()
+    s.set_markets([make_market()])
+    s.on_price(px(TW, START_MS, K))
+    bogus = make_price(source=TW, ts_event_ms=END_MS + 3_600_000, price_e8=K - 1,
+                       window_seconds=60, ts_recv_ns=(START_MS + 1_000) * 1_000_000)
+    assert s.on_price(bogus) == [] and s.refused == 1
+    assert s.on_price(px(TW, END_MS - 500, K + 1)) == []
+    assert s.on_price(px(TW, END_MS + 500, K + 1)) == UP_WON

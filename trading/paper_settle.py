@@ -43,6 +43,10 @@ GIVE_UP_MS = 600_000
 """A window still unsettled this long after its close (a hole in the stream at the close) is
 forgotten: only the venue's message can settle it now."""
 
+MAX_AHEAD_MS = 60_000
+"""A point stamped further than this after its own receive time is refused: in the stream's
+history it would push the close's points out."""
+
 VENUE_TWAP_S = 60
 """The TWAP window the venue settles on; a TWAP point of another window is not used (0: a
 point that does not say)."""
@@ -71,9 +75,11 @@ class _Window:
 class ReferenceSettler:
     """Up/down windows and the reference streams they settle on (module docstring)."""
 
-    __slots__ = ("_series", "_settled", "_windows", "from_reference", "given_up")
+    __slots__ = ("_series", "_settled", "_windows", "from_reference", "given_up", "refused")
 
     def __init__(self) -> None:
+        self.refused = 0
+        """Points refused as stamped too far ahead of their receive time."""
         self.from_reference = 0
         """Windows settled from the reference."""
         self.given_up = 0
@@ -109,6 +115,9 @@ class ReferenceSettler:
         if series is None or (msg.source is PriceSource.TWAP
                               and msg.window_seconds not in (0, VENUE_TWAP_S)):
             return []  # not a stream the venue settles on
+        if msg.ts_event_ms > msg.ts_recv_ns // 1_000_000 + MAX_AHEAD_MS:
+            self.refused += 1
+            return []
         if not series.add(msg.asset, msg.ts_event_ms, msg.price_e8):
             return []
         out: list[Settled] = []
@@ -120,8 +129,8 @@ class ReferenceSettler:
                     k = s.twap_strike(w.asset, w.start_ms)
                     if k is not None:
                         w.strikes[source] = k
-            if msg.ts_event_ms < w.end_ms:
-                continue
+            if msg.ts_event_ms < w.end_ms or msg.ts_recv_ns < w.end_ms * 1_000_000:
+                continue  # not closed yet (a point stamped ahead does not close it)
             winner = self._winner(w)
             if winner is None and msg.ts_event_ms - w.end_ms > GIVE_UP_MS:
                 del self._windows[w.condition_id]
