@@ -101,7 +101,8 @@ class ReferenceSettler:
                 price_to_beat_e8=m.price_to_beat_e8, strikes={})
 
     def resolved(self, condition_id: ConditionId) -> None:
-        """The venue settled the window (its ``MarketResolved``): never settle it again."""
+        """The window is settled (the venue's ``MarketResolved``, or here from the
+        reference): never settle it again."""
         self._windows.pop(condition_id, None)
         self._settled.add(condition_id)
 
