@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from messages import MarketResolved, TradeEvent
+from messages import MarketResolved, PriceUpdate, TradeEvent
 from runtime.sinks import only
+from trading.paper_gateway import PAPER_MESSAGES
+from trading.paper_settle import STREAMS as SETTLEMENT_STREAMS
 from venue.redact import redacting_sinks
 
 if TYPE_CHECKING:
@@ -38,15 +40,16 @@ def start_io_actor(sup: Supervisor, name: str) -> None:
         # desired quotes priced on it. In a dry run the OrderManager's paper exchange fills
         # from the market channel, so it reads it too.
         actors.add(name, MarketFeed.start(v.market_ws_url, cfg.market_feed,
-                                          [state, om] if sup.dry_run
+                                          [state, only(PAPER_MESSAGES, om)] if sup.dry_run
                                           else [state, only(MarketResolved, treasury)],
                                           metrics=sup.metrics, shutdown=sup.shutting_down))
     elif name == "price_feed":
         url = v.polybolt_url if cfg.price_feed.provider == "polybolt" else v.rtds_url
         assets = sorted({s.asset for s in cfg.discovery.series})
         # In a dry run the paper exchange settles each window from the reference prices.
+        settles = only(PriceUpdate, om, lambda m: m.source in SETTLEMENT_STREAMS)
         actors.add(name, PriceFeed.start(url, cfg.price_feed, v.creds, assets,
-                                         [state, om] if sup.dry_run else [state],
+                                         [state, settles] if sup.dry_run else [state],
                                          metrics=sup.metrics, shutdown=sup.shutting_down))
     elif name == "discovery":
         # Through the roles: a feed restarted by the supervisor has a new ref.
