@@ -50,11 +50,11 @@ class Recording:
     summary: dict[str, Any]
 
 
-def sweep(base_url: str) -> None:
+def sweep(base_url: str, *, min_left_s: float = 0.0) -> None:
     """Trade through both sides of both outcomes' books of the window open now (nothing
-    between two windows)."""
+    between two windows); ``min_left_s`` as ``bench.harness.open_market`` takes it."""
     try:
-        m = open_market(base_url)
+        m = open_market(base_url, min_left_s=min_left_s)
     except PolymmError:
         return
     for token in m.token_ids:

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from bench.harness import open_market
+from bench.recording import sweep
 from messages import MarketResolved, Side, TradeEvent, TradeStatus
-from messages.errors import ConfigError, PolymmError
+from messages.errors import ConfigError
 from polymm.backtest import backtest_records, read_runs
 from polymm.config import load_config
 from sim.process import SimProcess
@@ -45,57 +44,72 @@ def stand_in() -> Iterator[SimProcess]:
         sim.stop()
 
 
-def _fills(err: Path) -> int:
-    found = STATUS.findall(err.read_text(errors="replace")) if err.exists() else []
-    return int(found[-1]) if found else 0
+class DryRun:
+    """``bin/polymm run --config conf/dry-run.yaml`` against a stand-in venue, in a session of
+    its own, with its event log, summary and stderr under ``tmp``. ``until`` sweeps the
+    venue's books through the quotes (a taker the tape shows) until a condition holds;
+    ``stop`` sends SIGINT, as Ctrl-C would, and returns the run summary. On leaving, the bot
+    is killed if it still runs."""
 
+    def __init__(self, venue: SimProcess, tmp: Path, *sets: str, min_left_s: float) -> None:
+        self.venue, self.tmp, self.min_left_s = venue, tmp, min_left_s
+        self.err, self.summary_path = tmp / "stderr.txt", tmp / "summary.json"
+        self.cmd = [sys.executable, str(REPO / "bin" / "polymm"), "run", "--config",
+                    "conf/dry-run.yaml", "--venue-url", venue.base_url,
+                    "--set", f"event_log.dir={tmp / 'events'}", "--set", "statsd.enabled=false",
+                    "--set", "logging.status_interval_s=1", "--summary", str(self.summary_path)]
+        self.cmd += [x for s in sets for x in ("--set", s)]
 
-def _sweep(base_url: str, *, min_left_s: float = 30) -> None:
-    """Trade through both sides of both outcomes' books (a taker the tape would show)."""
-    try:
-        m = open_market(base_url, min_left_s=min_left_s)
-    except PolymmError:  # between two windows
-        return
-    for token in m.token_ids:
-        for side, price in (("SELL", "0.01"), ("BUY", "0.99")):
-            requests.post(f"{base_url}/_sim/take", timeout=5, json={
-                "token_id": token, "side": side, "price": price, "size": "200"})
+    def __enter__(self) -> DryRun:
+        with self.err.open("wb") as fh:
+            self.proc = subprocess.Popen(self.cmd, cwd=str(REPO), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=fh,
+                                         start_new_session=True)
+        try:
+            wait_until(lambda: "open=" in self.log(), 30, "the dry run's first status line",
+                       dead=self._dead, explain=self._tail)
+        except BaseException:
+            terminate(self.proc, 5, group=True)
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        terminate(self.proc, 5, group=True)
+
+    def log(self) -> str:
+        return self.err.read_text(errors="replace") if self.err.exists() else ""
+
+    def fills(self) -> int:
+        found = STATUS.findall(self.log())
+        return int(found[-1]) if found else 0
+
+    def _dead(self) -> str:
+        return "" if self.proc.poll() is None else f"the bot exited ({self.proc.returncode})"
+
+    def _tail(self) -> str:
+        return self.log()[-2000:]
+
+    def until(self, pred: Callable[[], bool], timeout_s: float, what: str) -> None:
+        def check() -> bool:
+            if pred():
+                return True
+            sweep(self.venue.base_url, min_left_s=self.min_left_s)
+            return False
+        wait_until(check, timeout_s, what, interval=1.0, dead=self._dead, explain=self._tail)
+
+    def stop(self) -> dict[str, Any]:
+        os.killpg(self.proc.pid, signal.SIGINT)
+        rc = self.proc.wait(30)
+        assert rc == 0, self.log()[-3000:]
+        summary: dict[str, Any] = json.loads(self.summary_path.read_text())
+        return summary
 
 
 def test_a_dry_run_quotes_and_fills_on_paper_without_a_private_request(
         stand_in: SimProcess, tmp_path: Path) -> None:
-    summary_path, err = tmp_path / "summary.json", tmp_path / "stderr.txt"
-    cmd = [sys.executable, str(REPO / "bin" / "polymm"), "run", "--config",
-           "conf/dry-run.yaml", "--venue-url", stand_in.base_url,
-           "--set", f"event_log.dir={tmp_path / 'events'}", "--set", "statsd.enabled=false",
-           "--set", "logging.status_interval_s=1", "--summary", str(summary_path)]
-    with err.open("wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=str(REPO), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=fh, start_new_session=True)
-        try:
-            def dead() -> str:
-                return "" if proc.poll() is None else f"the bot exited ({proc.returncode})"
-
-            def tail() -> str:
-                return err.read_text(errors="replace")[-2000:]
-
-            wait_until(lambda: "open=" in err.read_text(errors="replace"), 30,
-                       "the dry run's first status line", dead=dead, explain=tail)
-
-            def filled() -> bool:
-                if _fills(err) > 0:
-                    return True
-                _sweep(stand_in.base_url)
-                return False
-
-            wait_until(filled, 60, "a paper fill", interval=1.0, dead=dead, explain=tail)
-            os.killpg(proc.pid, signal.SIGINT)
-            rc = proc.wait(30)
-        finally:
-            terminate(proc, 5, group=True)
-    log = err.read_text(errors="replace")
-    assert rc == 0, log[-3000:]
-    summary: dict[str, Any] = json.loads(summary_path.read_text())
+    with DryRun(stand_in, tmp_path, min_left_s=30) as run:
+        run.until(lambda: run.fills() > 0, 60, "a paper fill")
+        summary = run.stop()
     assert summary["mode"] == "dry_run"
     assert summary["fills"] >= 1 and summary["paper"]["fills"] == summary["fills"]
     assert "pnl_usd" in summary["pnl"]
@@ -132,51 +146,18 @@ def test_a_dry_run_settles_a_window_from_the_reference_when_no_resolution_comes(
     sim = SimProcess(["--window-seconds", "20", "--noise-rate", "20", "--seed", "7",
                       "--assets", "btc", "--no-resolution-messages"])
     sim.start()
-    summary_path, err = tmp_path / "summary.json", tmp_path / "stderr.txt"
-    cmd = [sys.executable, str(REPO / "bin" / "polymm"), "run", "--config",
-           "conf/dry-run.yaml", "--venue-url", sim.base_url,
-           "--set", "discovery.series=[{asset: btc, interval: 20s, windows: 2}]",
-           "--set", "quoter.min_seconds_to_close=3",
-           "--set", f"event_log.dir={tmp_path / 'events'}", "--set", "statsd.enabled=false",
-           "--set", "logging.status_interval_s=1", "--summary", str(summary_path)]
     try:
-        with err.open("wb") as fh:
-            proc = subprocess.Popen(cmd, cwd=str(REPO), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=fh,
-                                    start_new_session=True)
-            try:
-                def log() -> str:
-                    return err.read_text(errors="replace")
-
-                def dead() -> str:
-                    return "" if proc.poll() is None else f"the bot exited ({proc.returncode})"
-
-                def swept(pred: Callable[[], bool]) -> Callable[[], bool]:
-                    def check() -> bool:
-                        if pred():
-                            return True
-                        _sweep(sim.base_url, min_left_s=0)
-                        return False
-                    return check
-
-                wait_until(lambda: "open=" in log(), 30, "the dry run's first status line",
-                           dead=dead, explain=lambda: log()[-2000:])
-                wait_until(swept(lambda: _fills(err) > 0), 60, "a paper fill", interval=1.0,
-                           dead=dead, explain=lambda: log()[-2000:])
-                settled_before = log().count(SETTLED)
-                # The window of that fill (or the next) closes and is settled.
-                wait_until(swept(lambda: log().count(SETTLED) > settled_before), 60,
-                           "a window settled from the reference", interval=1.0, dead=dead,
-                           explain=lambda: log()[-2000:])
-                os.killpg(proc.pid, signal.SIGINT)
-                rc = proc.wait(30)
-            finally:
-                terminate(proc, 5, group=True)
-        assert rc == 0, log()[-3000:]
+        with DryRun(sim, tmp_path, "discovery.series=[{asset: btc, interval: 20s, windows: 2}]",
+                    "quoter.min_seconds_to_close=3", min_left_s=0) as run:
+            run.until(lambda: run.fills() > 0, 60, "a paper fill")
+            settled_before = run.log().count(SETTLED)
+            # The window of that fill (or the next) closes and is settled.
+            run.until(lambda: run.log().count(SETTLED) > settled_before, 60,
+                      "a window settled from the reference")
+            summary = run.stop()
         venue = sim.state()
     finally:
         sim.stop()
-    summary: dict[str, Any] = json.loads(summary_path.read_text())
     (records,) = read_runs(tmp_path / "events")
     resolutions = [r for r in records if r.kind == "in" and isinstance(r.value, MarketResolved)]
     assert resolutions and all(r.value.from_reference for r in resolutions), resolutions
