@@ -19,6 +19,8 @@ from messages import (
     TradeId,
     TradeStatus,
 )
+from trading.diff import LiveOrder
+from trading.order_records import OPEN
 from trading.order_tracker import OrderState, OrderTracker, RemoteOrder
 
 CID = ConditionId("0x" + "ab" * 32)
@@ -217,6 +219,44 @@ def test_partial_fills_then_filled_and_positions():
     t.on_trade_event(maker_trade(size=6_000_000, trade_id="t2"), 3)
     assert state_of(t) == "gone" and t.fills == 2
     assert t.positions() == {UP: 10_000_000}
+
+
+def fresh_views(t: OrderTracker) -> list[LiveOrder]:
+    """What ``live_orders`` must return: views built now from the tracker's records."""
+    return [LiveOrder(order_id=o.order_id, condition_id=o.condition_id, token_id=o.token_id,
+                      side=o.side, price_pips=o.price_pips, size_micro=o.remaining_micro,
+                      placed_ms=o.placed_ms)
+            for o in t.orders() if o.state in OPEN and o.remaining_micro > 0]
+
+
+def test_live_orders_follow_every_change_of_a_kept_view():
+    # live_orders keeps one view per order between calls: each must still show what the
+    # diff needs now (remaining size, acknowledgement time), and a finished order's view
+    # must go with it, or a long run would keep one per order it ever placed.
+    t = tracker_with("live")
+    first = t.live_orders()
+    assert first == fresh_views(t) and first[0] is t.live_orders()[0]  # kept, not rebuilt
+    steps = [
+        lambda: t.on_order_event(order_event(type=OrderEventType.UPDATE), 1),  # placed_ms 0 → 1
+        lambda: t.on_trade_event(maker_trade(size=4_000_000), 1),  # a partial fill
+        lambda: t.cancel_sent([H1], 2),  # canceling: still resting
+        lambda: t.cancel_failed([H1]),
+        lambda: t.add_pending(H2, quote(price_pips=4400), 3),
+        lambda: t.post_accepted(H2, "live", 7),  # acknowledged: placed_ms set
+        lambda: t.on_order_event(order_event(H2, price_pips=4400, size_matched_micro=1_000_000,
+                                             type=OrderEventType.UPDATE), 8),
+        lambda: t.on_trade_event(maker_trade(size=6_000_000, trade_id="t2"), 9),  # H1 filled
+        lambda: t.cancel_sent([H2], 10),
+        lambda: t.cancel_reply([H2], {}, 11),
+    ]
+    seen = []
+    for step in steps:
+        step()
+        assert t.live_orders() == fresh_views(t)
+        seen.append([(o.order_id, o.size_micro, o.placed_ms) for o in t.live_orders()])
+    assert seen[0] == [(H1, 10_000_000, 1)] and seen[1] == [(H1, 6_000_000, 1)]
+    assert seen[5][1] == (H2, 10_000_000, 7)  # they moved
+    assert seen[-1] == [] and not t._views  # both finished: no view left behind
 
 
 def test_failed_trade_reverses_position_and_others_fills_ignored():

@@ -71,6 +71,7 @@ class OrderTracker:
         self.check_interval_ms = check_interval_ms
         self._memory = memory
         self._orders: dict[OrderHash, TrackedOrder] = {}
+        self._views: dict[OrderHash, LiveOrder] = {}  # see live_orders; finished ones leave
         self._finished: OrderedDict[OrderHash, OrderState] = OrderedDict()
         self._trade_matched: dict[OrderHash, int] = {}
         self._strays: set[OrderHash] = set()
@@ -90,11 +91,26 @@ class OrderTracker:
         return [self._orders[k] for k in sorted(self._orders)]
 
     def live_orders(self) -> list[LiveOrder]:
-        """Resting orders for the diff (remaining size), including unconfirmed cancels."""
-        return [LiveOrder(order_id=o.order_id, condition_id=o.condition_id,
-                          token_id=o.token_id, side=o.side, price_pips=o.price_pips,
-                          size_micro=o.remaining_micro, placed_ms=o.placed_ms)
-                for o in self.orders() if o.state in OPEN and o.remaining_micro > 0]
+        """Resting orders for the diff (remaining size), including unconfirmed cancels.
+
+        A pass asks for them several times and each order's view changes only with its
+        remaining size or acknowledgement time, so a view is kept per order and rebuilt only
+        then: building frozen records is most of this call's cost on the order path."""
+        views = self._views
+        out: list[LiveOrder] = []
+        for k in sorted(self._orders):
+            o = self._orders[k]
+            remaining = o.remaining_micro
+            if o.state not in OPEN or remaining <= 0:
+                continue
+            v = views.get(k)
+            if v is None or v.size_micro != remaining or v.placed_ms != o.placed_ms:
+                v = views[k] = LiveOrder(order_id=o.order_id, condition_id=o.condition_id,
+                                         token_id=o.token_id, side=o.side,
+                                         price_pips=o.price_pips, size_micro=remaining,
+                                         placed_ms=o.placed_ms)
+            out.append(v)
+        return out
 
     def pending_cancels(self) -> set[OrderHash]:
         return {k for k, o in self._orders.items() if o.state is OrderState.CANCEL_PENDING}
@@ -157,6 +173,7 @@ class OrderTracker:
             self.unknown_resolved += 1  # whatever settled it: an event, a look-up, a reply
         if state in TERMINAL:
             self._orders.pop(o.order_id, None)
+            self._views.pop(o.order_id, None)
             self._trade_matched.pop(o.order_id, None)
             self._finished[o.order_id] = state
             while len(self._finished) > self._memory:

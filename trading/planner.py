@@ -260,8 +260,11 @@ class OrderPlanner:
                     return not isinstance(pending, Refusal)
 
                 try:
-                    yield from post_pass(self, dataclasses.replace(diff, posts=posts), now_s,
-                                         behind=True, before_post=write_cancel)
+                    # A DiffResult built directly: dataclasses.replace costs several µs here.
+                    behind = DiffResult(cancels=diff.cancels, posts=posts, kept=diff.kept,
+                                        waiting=diff.waiting)
+                    yield from post_pass(self, behind, now_s, behind=True,
+                                         before_post=write_cancel)
                     if not written:  # nothing was posted behind it
                         yield from write_cancel()
                 finally:
