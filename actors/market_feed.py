@@ -12,6 +12,7 @@ from actors.ws_feed import Decoder, WsFeed
 from actors.ws_support import FeedConfig, Frame
 from messages import MarketsChanged, ResyncBooks
 from runtime.sinks import MetricSink, Tell
+from venue.top_echoes import TopEchoes
 from venue.wire import MarketMessage, decode_market
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ class MarketFeed(WsFeed[MarketMessage]):
     Emits: ``BookSnapshot``, ``BookChange``, ``TickSizeChanged``, ``LastTrade``,
     ``BestBidAsk``, ``MarketAnnounced``, ``MarketResolved`` and ``FeedStatus(feed="market")``
     (``reason="resync"`` after every reconnect, with ``token_ids`` for a targeted resync).
+    A ``best_bid_ask`` that only repeats the ``price_change`` before it is skipped and
+    counted (``echoes_skipped``; ``venue.top_echoes``).
     On failure: see :class:`WsFeed`; a dropped socket resubscribes everything on reconnect.
     """
 
@@ -44,6 +47,7 @@ class MarketFeed(WsFeed[MarketMessage]):
         super().__init__(url, config, sinks, metrics, decode=decode, rng=rng, shutdown=shutdown)
         self._tokens: tuple[str, ...] = ()
         self._initial_sent = False
+        self._echoes = TopEchoes()  # the reader thread's
 
     def _default_decoder(self) -> Decoder[MarketMessage]:
         return decode_market
@@ -58,6 +62,7 @@ class MarketFeed(WsFeed[MarketMessage]):
 
     def _handshake_frames(self) -> list[Frame]:
         self._initial_sent = False
+        self._echoes.clear()
         return [self._initial()] if self._tokens else []
 
     def on_markets_changed(self, message: MarketsChanged) -> None:
@@ -83,6 +88,14 @@ class MarketFeed(WsFeed[MarketMessage]):
             self._send_live(frames)
         if added or removed:
             logger.debug("market feed: +%d -%d tokens", len(added), len(removed))
+
+    def _accept(self, msg: MarketMessage) -> bool:
+        # A best_bid_ask that repeats the price_change just before it is not told to anyone
+        # (venue.top_echoes says why): counted, so the status shows what was left out.
+        if self._echoes.is_echo(msg):
+            self.counters["echoes_skipped"] += 1
+            return False
+        return True
 
     def _on_command(self, message: object) -> bool:
         if type(message) is ResyncBooks:

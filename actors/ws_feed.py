@@ -78,6 +78,7 @@ class FeedCounters(TypedDict):
     sink_errors: int
     venue_errors: int
     resyncs: int
+    echoes_skipped: int
 
 
 class FeedStats(FeedCounters):
@@ -146,7 +147,8 @@ class WsFeed(Actor, Generic[M]):
         self._sink_log = LogLimiter()
         self.counters = FeedCounters(
             connects=0, reconnects=0, silent=0, frames=0, bytes=0, messages=0, decode_errors=0,
-            oversize_frames=0, sink_errors=0, venue_errors=0, resyncs=0)
+            oversize_frames=0, sink_errors=0, venue_errors=0, resyncs=0,
+            echoes_skipped=0)
 
     def _default_decoder(self) -> Decoder[M]:
         raise NotImplementedError

@@ -12,7 +12,7 @@ import pytest
 from actors.market_feed import MarketFeed
 from actors.user_feed import UserFeed
 from actors.ws_feed import WsFeed
-from messages import BookSnapshot, FeedStatus, OrderEvent
+from messages import BestBidAsk, BookChange, BookSnapshot, FeedStatus, OrderEvent
 from tests.builders import make_markets_changed, market_n
 from tests.fakes import Collector, FakeCreds, FakeMetrics, make_feed_config
 from tests.wsserver import WsServer
@@ -132,6 +132,35 @@ def test_a_failing_sink_does_not_stop_the_reader(server, sink):
     server.send(conn, book_frame("1001"))
     sink.wait_of(BookSnapshot, 2)
     assert ref.proxy().stats().get(timeout=5)["sink_errors"] >= 2
+
+
+def test_a_best_bid_ask_echoing_its_price_change_is_skipped_and_counted(server, sink):
+    # The venue follows a change of the top with a best_bid_ask that repeats it
+    # (venue.top_echoes): the State is not told it, and the feed's stats count it.
+    ref = start_market(server, sink)
+    ref.tell(make_markets_changed(market_n(0)))
+    conn = server.wait_conn(0)
+    server.wait_frames(conn, 1)
+    cid = "0x" + "00" * 32
+    server.send(conn, orjson.dumps({
+        "event_type": "price_change", "market": cid, "timestamp": "1757908892351",
+        "price_changes": [{"asset_id": "1000", "price": "0.49", "size": "10", "side": "BUY",
+                           "hash": "0x1", "best_bid": "0.49", "best_ask": "0.52"}]}).decode())
+
+    def top(bid: str, ts: str) -> str:
+        return orjson.dumps({"event_type": "best_bid_ask", "market": cid, "asset_id": "1000",
+                             "best_bid": bid, "best_ask": "0.52", "spread": "0.03",
+                             "timestamp": ts}).decode()
+
+    server.send(conn, top("0.49", "1757908892351"))  # the echo
+    server.send(conn, top("0.48", "1757908892351"))  # disagrees with the change: told
+    server.send(conn, top("0.49", "1757908892352"))  # a later event: told
+    told = sink.wait_of(BestBidAsk, count=2)
+    assert [(m.best_bid_pips, m.ts_event_ms) for m in told] == [
+        (4800, 1757908892351), (4900, 1757908892352)]
+    assert len(sink.of(BookChange)) == 1
+    stats = ref.proxy().stats().get(timeout=5)
+    assert stats["echoes_skipped"] == 1 and stats["messages"] == 3
 
 
 def test_reconnect_resubscribes_and_reports(server, sink, metrics):
