@@ -31,13 +31,13 @@ def _top(ts_ms: int, bid: int | None, ask: int | None) -> _Top:
 
 
 class TopEchoes:
-    """The last top each token's ``price_change`` reported, and the echoes it explains."""
+    """The last top each token's ``price_change`` reported, and the echoes it explains (the
+    feed counts them: ``echoes_skipped``)."""
 
-    __slots__ = ("_last", "skipped")
+    __slots__ = ("_last",)
 
     def __init__(self) -> None:
         self._last: dict[TokenId, _Top] = {}
-        self.skipped = 0
 
     def is_echo(self, msg: object) -> bool:
         """Whether ``msg`` is a ``best_bid_ask`` that repeats its token's last change; other
@@ -48,11 +48,8 @@ class TopEchoes:
                                                ch.best_ask_pips)
             return False
         if isinstance(msg, BestBidAsk):
-            if self._last.get(msg.token_id) == _top(msg.ts_event_ms, msg.best_bid_pips,
-                                                     msg.best_ask_pips):
-                self.skipped += 1
-                return True
-            return False
+            return self._last.get(msg.token_id) == _top(msg.ts_event_ms, msg.best_bid_pips,
+                                                         msg.best_ask_pips)
         if isinstance(msg, BookSnapshot):
             self._last.pop(msg.token_id, None)  # a fresh book: its top is the State's to check
         return False
