@@ -22,9 +22,12 @@ from runtime import trace
 from runtime.actor import Actor
 from runtime.sinks import EventSink, MetricSink
 from runtime.slot import LatestSlot
+from runtime.timer import PeriodicTimer
 from trading.state import StateModel
 
 logger = logging.getLogger(__name__)
+
+TICK_NAME = "state"
 
 
 class StateSummary(TypedDict):
@@ -68,6 +71,9 @@ class State(Actor):
     the Treasury's ``PositionsMerged``/``PositionsRedeemed``.
     Emits: ``QuoteSnapshot`` into ``quote_slot``; resync requests through ``resync``; every
     applied input to the event log as kind ``in`` (what replay feeds back in).
+    With ``timer_s``, its own timer thread tells it ``TimerFired(name="state")`` that often
+    (staleness, expiry and the metrics flush): the timer's callback is this floor's, so the
+    roof runs on no bot thread once it has started the actors.
     On failure: an exception in ``apply`` is logged and counted and the event skipped, so one
     bad event cannot stop the bot's view of the market.
     """
@@ -75,8 +81,13 @@ class State(Actor):
     def __init__(self, *, model: StateModel, quote_slot: LatestSlot[QuoteSnapshot],
                  resync: Callable[[tuple[TokenId, ...]], None] | None = None,
                  event_log: EventSink | None = None, metrics: MetricSink | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 timer_s: float | None = None) -> None:
         super().__init__()
+        if timer_s is not None and timer_s <= 0:
+            raise ValueError(f"state: timer_s must be > 0, got {timer_s}")
+        self._timer_s = timer_s
+        self._timer: PeriodicTimer | None = None
         self._model = model
         self._slot = quote_slot
         self._resync = resync
@@ -91,6 +102,19 @@ class State(Actor):
         self._applied = 0
         self._coalesced = 0
         self._published_reported = 0
+
+    def on_start(self) -> None:
+        if self._timer_s is not None:
+            ref = self.actor_ref
+            self._timer = PeriodicTimer(self._timer_s, lambda: ref.tell(
+                TimerFired(name=TICK_NAME, ts_recv_ns=time.time_ns())), name="state").start()
+
+    def on_stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+
+    def on_failure(self, *exc_info: object) -> None:
+        self.on_stop()
 
     def on_receive(self, message: object) -> None:
         # Whatever was told: the model counts and ignores the types it does not know.

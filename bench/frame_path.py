@@ -5,9 +5,11 @@ A measurement of the code's layout, not of speed: the bot (``BenchSupervisor``, 
 starts. Once it quotes, a second account moves the book once, and every source file of the
 product (``messages``, ``runtime``, ``journal``, ``venue``, ``trading``, ``actors``, ``polymm``)
 that a bot thread runs a function of, from that moment until the replacement order is
-acknowledged, is counted, with the folder path in the order first entered. Timers that fire in
-that window (heartbeat, housekeeping, status) add their files too: the count is an upper bound
-on what a reader has to open to follow the frame.
+acknowledged and for two of the State's timer periods after it, is counted, with the folder
+path in the order first entered. Timers that fire in that window (the State's tick, heartbeat,
+housekeeping) add their files too: the count is an upper bound on what a reader has to open to
+follow the frame, and a sub-second timer is always in it (``threads`` names the bot threads
+that ran product code), so a timer's callback on the wrong floor cannot hide behind luck.
 
 ``python -m bench.frame_path [--json]``. It counts the files of the tree it sits in and runs on
 older checkouts too (it uses only the benchmark harness's oldest API, and a fixed window
@@ -42,17 +44,18 @@ class _Recorder:
         self.root = str(root) + "/"
         self.active = False
         self.files: dict[str, None] = {}  # insertion-ordered set
+        self.threads: set[str] = set()
         self.main = threading.get_ident()
 
     def __call__(self, frame: FrameType, event: str, _arg: Any) -> None:
         if not self.active or event != "call":
             return
         name = frame.f_code.co_filename
-        if name.startswith(self.root) and name not in self.files and \
-                threading.get_ident() != self.main:
+        if name.startswith(self.root) and threading.get_ident() != self.main:
             rel = name[len(self.root):]
             if rel.split("/", 1)[0] in PACKAGES:
                 self.files[rel] = None
+                self.threads.add(threading.current_thread().name)
 
 
 def measure() -> dict[str, Any]:
@@ -71,6 +74,7 @@ def measure() -> dict[str, Any]:
     window_s: int = (bench.harness.roomy_window_s(120)
                      if hasattr(bench.harness, "roomy_window_s") else 900)
     from polymm.config import load_config
+    from polymm.supervisor import STATE_TIMER_S
     from polymm.wiring import build_venue
 
     rec = _Recorder(ROOT)
@@ -102,6 +106,9 @@ def measure() -> dict[str, Any]:
             mover.client.post_order(trigger)
             wait_until(lambda: bot.om_stats()["orders_posted"] > posted, 20,
                        "the bot did not replace its quote")
+            # A fixed stretch of the measured window, not a wait for anything: two State
+            # periods, so its timer fires in every run rather than in some.
+            threading.Event().wait(2 * STATE_TIMER_S + 0.05)
             rec.active = False
             threading.setprofile(None)
             bot.shutdown()
@@ -120,7 +127,7 @@ def measure() -> dict[str, Any]:
         if not folders or folders[-1] != top:
             folders.append(top)
     return {"files": len(files), "folders": len({f.split("/", 1)[0] for f in files}),
-            "way": " → ".join(folders), "list": files}
+            "way": " → ".join(folders), "list": files, "threads": sorted(rec.threads)}
 
 
 def main() -> None:

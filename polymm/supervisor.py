@@ -28,7 +28,6 @@ from messages import (
     ReconnectFeed,
     ResyncBooks,
     SlotReady,
-    TimerFired,
 )
 from messages.errors import PolymmError
 from polymm.health import (
@@ -47,7 +46,7 @@ from polymm.wiring import Venue, build_venue, paper_gateway, startup_trades
 from runtime.process import apply_runtime, freeze_startup_objects
 from runtime.roles import CurrentRef
 from runtime.slot import LatestSlot
-from runtime.timer import PeriodicTimer, next_deadline
+from runtime.timer import next_deadline
 from venue.redact import SELF
 
 if TYPE_CHECKING:
@@ -106,7 +105,6 @@ class Supervisor:
         self.quote_slot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
         self.desired_slot: LatestSlot[DesiredQuotes] = LatestSlot("desired")
         self.event_log: EventLogProxy | None = None
-        self._timers: list[PeriodicTimer] = []
         self._status_interval_s = (status_interval_s if status_interval_s is not None
                                    else config.logging.status_interval_s)
         self.crashed: list[str] = []
@@ -163,7 +161,7 @@ class Supervisor:
             # On the State's thread; dropped while the feed is down (its restart resubscribes,
             # and so resyncs, every book).
             resync=lambda ids: market_feed.tell(ResyncBooks(token_ids=ids)),
-            event_log=log_sink, metrics=self.metrics))
+            event_log=log_sink, metrics=self.metrics, timer_s=STATE_TIMER_S))
         self._ping("state")
         for ev in trades:
             self.actors.refs["state"].tell(ev)
@@ -199,7 +197,6 @@ class Supervisor:
         if self.dry_run:  # our orders' events come from the paper exchange, always there
             self._tell("state", FeedStatus(feed="user", connected=True, reason="paper",
                                            ts_recv_ns=time.time_ns()))
-        self._timers.append(PeriodicTimer(STATE_TIMER_S, self._wake_state, name="state").start())
         from polymm.status_http import build_status_server
 
         self.status_server = build_status_server(cfg, lambda: collect(self),
@@ -224,9 +221,6 @@ class Supervisor:
         if self.event_log is None:
             return None
         return self.event_log.sink().get(timeout=ASK_TIMEOUT_S)
-
-    def _wake_state(self) -> None:
-        self._tell("state", TimerFired(name="state", ts_recv_ns=time.time_ns()))
 
     def _start_io(self, name: str) -> None:
         start_io_actor(self, name)
@@ -355,8 +349,6 @@ class Supervisor:
     def shutdown(self) -> ShutdownResult:
         """Stop in reverse order: inputs first, then cancel-all and verify, then the rest."""
         self.shutting_down.set()
-        for t in self._timers:
-            t.stop()
         if self.status_server is not None:
             self.status_server.stop()
         result: ShutdownResult = {"reconnects": reconnect_counts(self)}

@@ -36,8 +36,16 @@ class LatestSlot(Generic[T]):
         self.taken = 0
 
     def bind(self, wake: Callable[[], None]) -> None:
-        """Set the consumer's wake-up (e.g. ``lambda: actor_ref.tell(SlotReady())``)."""
-        self._wake = wake
+        """Set the consumer's wake-up (e.g. ``lambda: actor_ref.tell(SlotReady())``).
+
+        A value already waiting wakes the consumer at once: it was put with nobody to wake, and
+        every later ``put`` only replaces it, so without this the consumer would never run.
+        """
+        with self._lock:
+            self._wake = wake
+            waiting = self._full
+        if waiting:
+            wake()
 
     def put(self, value: T) -> bool:
         """Store ``value``; returns True if it replaced a value the consumer never took."""

@@ -100,6 +100,25 @@ def test_fast_quoter_publishes_desired_quotes(pipeline):
     assert {q.token_id for q in desired.quotes} == {feedgen.UP, feedgen.DOWN}
 
 
+def test_the_state_runs_its_own_timer_and_stops_it_with_itself():
+    # Its timer's callback is the State's floor (actors/), not the roof's: the roof runs on no
+    # bot thread once started (bench.frame_path). Each tick publishes (the clock moved).
+    qslot: LatestSlot[QuoteSnapshot] = LatestSlot("quote")
+    ticked = threading.Event()
+    qslot.bind(ticked.set)
+    state = State.start(model=StateModel(owner="self"), quote_slot=qslot, timer_s=0.01)
+    try:
+        assert ticked.wait(10)  # a snapshot with nothing told: only the timer publishes it
+        assert qslot.take() is not None
+        names = {t.name for t in threading.enumerate()}
+        assert "Timer-state" in names
+    finally:
+        state.stop(timeout=10)
+    assert "Timer-state" not in {t.name for t in threading.enumerate() if t.is_alive()}
+    with pytest.raises(ValueError, match="timer_s"):
+        State(model=StateModel(owner="self"), quote_slot=qslot, timer_s=0)
+
+
 def test_state_survives_a_failing_event(pipeline):
     state, _, _, _ = pipeline(0.0)
 

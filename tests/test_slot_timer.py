@@ -24,6 +24,22 @@ def test_slot_wakes_only_when_empty_and_counts_replacements():
     assert wakes == [1, 1]
 
 
+def test_a_value_put_before_the_consumer_binds_wakes_it_at_bind():
+    # The State may publish (a startup trade, its own timer) before the Quoter has bound its
+    # wake-up. Every later put only replaces that value, so a bind that did not wake would
+    # leave the Quoter asleep for the whole run.
+    slot: LatestSlot[int] = LatestSlot("t")
+    slot.put(1)
+    wakes: list[int] = []
+    slot.bind(lambda: wakes.append(1))
+    assert wakes == [1]
+    slot.put(2)  # still waiting: a replace, no second wake
+    assert wakes == [1] and slot.take() == 2
+    empty: LatestSlot[int] = LatestSlot("e")
+    empty.bind(lambda: wakes.append(2))
+    assert wakes == [1]  # nothing waiting: nothing to wake for
+
+
 def test_slot_producer_never_blocks_on_a_slow_consumer():
     slot: LatestSlot[int] = LatestSlot("t")
     for i in range(10_000):
