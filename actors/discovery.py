@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypedDict
 
+from actors.timers import start_timer
 from actors.ws_support import LogLimiter
 from messages import ConditionId, Market, MarketsChanged, TimerFired
 from messages.errors import ConfigError
@@ -158,7 +159,7 @@ class Discovery(Actor):
         sinks: where ``MarketsChanged`` goes (the consumers' roles).
     """
 
-    TICK_NAME = "discovery"
+    TIMER_NAME = "discovery"
 
     def __init__(self, gamma: GammaEvents, config: DiscoveryConfig, sinks: Sequence[Tell],
                  clock_s: Callable[[], float] = time.time,
@@ -193,9 +194,8 @@ class Discovery(Actor):
 
     def on_start(self) -> None:
         ref = self.actor_ref
-        self._timer = PeriodicTimer(min(self._fast_s, 1.0), lambda: ref.tell(
-            TimerFired(name=self.TICK_NAME, ts_recv_ns=time.time_ns())), name="discovery").start()
-        ref.tell(TimerFired(name=self.TICK_NAME, ts_recv_ns=time.time_ns()))  # first poll now
+        self._timer = start_timer(ref, self.TIMER_NAME, min(self._fast_s, 1.0))
+        ref.tell(TimerFired(name=self.TIMER_NAME, ts_recv_ns=time.time_ns()))  # first poll now
 
     def on_stop(self) -> None:
         if self._timer is not None:
@@ -205,7 +205,7 @@ class Discovery(Actor):
         self.on_stop()
 
     def on_receive(self, message: object) -> None:
-        if isinstance(message, TimerFired) and message.name == self.TICK_NAME:
+        if isinstance(message, TimerFired) and message.name == self.TIMER_NAME:
             try:
                 self.on_poll()
             except Exception:

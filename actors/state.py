@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypedDict
 
+from actors.timers import start_timer
 from messages import (
     QuoteSnapshot,
     TimerFired,
@@ -26,8 +27,6 @@ from runtime.timer import PeriodicTimer
 from trading.state import StateModel
 
 logger = logging.getLogger(__name__)
-
-TICK_NAME = "state"
 
 
 class StateSummary(TypedDict):
@@ -103,11 +102,11 @@ class State(Actor):
         self._coalesced = 0
         self._published_reported = 0
 
+    TIMER_NAME = "state"
+
     def on_start(self) -> None:
         if self._timer_s is not None:
-            ref = self.actor_ref
-            self._timer = PeriodicTimer(self._timer_s, lambda: ref.tell(
-                TimerFired(name=TICK_NAME, ts_recv_ns=time.time_ns())), name="state").start()
+            self._timer = start_timer(self.actor_ref, self.TIMER_NAME, self._timer_s)
 
     def on_stop(self) -> None:
         if self._timer is not None:

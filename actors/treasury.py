@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from actors.timers import start_timer
 from actors.treasury_io import ChainReads, TxSender
 from actors.ws_support import LogLimiter
 from messages import ConditionId, Market, MarketResolved, MarketsChanged, TimerFired, TradeEvent
@@ -112,7 +113,7 @@ class Treasury(Actor):
         sinks: where the position messages go.
     """
 
-    TICK_NAME = "treasury"
+    TIMER_NAME = "treasury"
 
     def __init__(self, *, config: TreasuryConfig, owner: str, sender: TxSender,
                  chain: ChainReads, signature_type: int = 0, sinks: Sequence[Tell] = (),
@@ -157,9 +158,7 @@ class Treasury(Actor):
     # -- lifecycle ----------------------------------------------------------------------------
 
     def on_start(self) -> None:
-        ref = self.actor_ref
-        self._timer = PeriodicTimer(self._cfg.interval_s, lambda: ref.tell(
-            TimerFired(name=self.TICK_NAME, ts_recv_ns=time.time_ns())), name="treasury").start()
+        self._timer = start_timer(self.actor_ref, self.TIMER_NAME, self._cfg.interval_s)
 
     def on_stop(self) -> None:
         if self._timer is not None:
@@ -183,7 +182,7 @@ class Treasury(Actor):
                 self._on_markets(message)
             elif isinstance(message, MarketResolved):
                 self.cycle()  # on-chain resolution is the truth; the hint only brings it on
-            elif isinstance(message, TimerFired) and message.name == self.TICK_NAME:
+            elif isinstance(message, TimerFired) and message.name == self.TIMER_NAME:
                 self.cycle()
         except Exception:
             self.failed += 1

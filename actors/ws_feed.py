@@ -36,6 +36,7 @@ from typing import ClassVar, Generic, TypedDict, TypeVar
 
 import orjson
 
+from actors.timers import start_timer
 from actors.ws_reader import ReaderLoop
 from actors.ws_support import (
     FeedConfig,
@@ -137,7 +138,7 @@ class WsFeed(Actor, Generic[M]):
         self._reader = threading.Thread(target=self._reader_loop.run, daemon=True,
                                         name=f"{type(self).__name__}-reader")
         self._timer: PeriodicTimer | None = None
-        self._tick_name = f"{self.FEED}_feed.keepalive"
+        self._timer_name = f"{self.FEED}_feed.keepalive"
         self._next_ping = 0.0
         self._last_frame = 0.0
         self._last_data = 0.0
@@ -157,11 +158,7 @@ class WsFeed(Actor, Generic[M]):
 
     def on_start(self) -> None:
         self._reader.start()
-        ref = self.actor_ref
-        name = self._tick_name
-        self._timer = PeriodicTimer(timer_interval_s(self._cfg),
-                              lambda: ref.tell(TimerFired(name=name, ts_recv_ns=time.time_ns())),
-                              name=name).start()
+        self._timer = start_timer(self.actor_ref, self._timer_name, timer_interval_s(self._cfg))
 
     def on_stop(self) -> None:
         self._shutdown()
@@ -186,7 +183,7 @@ class WsFeed(Actor, Generic[M]):
     def on_receive(self, message: object) -> None:
         try:
             if isinstance(message, TimerFired):
-                if message.name == self._tick_name:
+                if message.name == self._timer_name:
                     self._on_tick(time.monotonic())
             elif isinstance(message, MarketsChanged):
                 self.on_markets_changed(message)

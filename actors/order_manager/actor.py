@@ -9,18 +9,16 @@ change and on a housekeeping timer, because the Quoter publishes only when its t
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-import pykka
-
 from actors.order_manager.driver import Driver, look_up, presign
 from actors.order_manager.shutdown import Shutdown
 from actors.order_output import OrderOutput
+from actors.timers import start_timer
 from messages import (
     CancelAll,
     DesiredQuotes,
@@ -142,30 +140,19 @@ class OrderManager(Actor):
         self.on_heartbeat()
         if self._timers_on:
             ref = self.actor_ref
-
-            def fired(name: str) -> Callable[[], None]:
-                def fire() -> None:
-                    # A timer racing the actor's stop is dropped; the timer stops too.
-                    with contextlib.suppress(pykka.ActorDeadError):
-                        ref.tell(TimerFired(name=name, ts_recv_ns=time.time_ns()))
-                return fire
-
-            self._timers = [
-                PeriodicTimer(self._params.heartbeat_interval_s, fired("heartbeat"),
-                       name="heartbeat").start(),
-                PeriodicTimer(HOUSEKEEPING_S, fired("orders"), name="orders").start(),
-            ]
+            self._timers = [start_timer(ref, "heartbeat", self._params.heartbeat_interval_s),
+                            start_timer(ref, "orders", HOUSEKEEPING_S)]
         logger.info("order manager: started (%s)", self._identity)
 
     def on_stop(self) -> None:
-        self._stop_tickers()
+        self._stop_timers()
         if not self._shut_down and (self.tracker.orders() or self.planner.strays):
             self._run(self.planner.cancel_all("stopped without shutdown", self._clock()))
 
     def on_failure(self, exception_type: type[BaseException] | None,
                    exception_value: BaseException | None,
                    traceback: TracebackType | None) -> None:
-        self._stop_tickers()
+        self._stop_timers()
         logger.error("order manager failed (%s); sending a venue cancel-all",
                      getattr(exception_type, "__name__", exception_type))
         try:
@@ -173,7 +160,7 @@ class OrderManager(Actor):
         except Exception as exc:
             logger.error("order manager: cancel-all after failure failed: %s", exc)
 
-    def _stop_tickers(self) -> None:
+    def _stop_timers(self) -> None:
         for t in self._timers:
             t.stop()
         self._timers = []
@@ -198,7 +185,7 @@ class OrderManager(Actor):
         """Stop posting, cancel everything at the venue, settle the orders whose outcome is
         unknown, and read back what is still open."""
         self._shut_down = True
-        self._stop_tickers()
+        self._stop_timers()
         try:
             left = Shutdown(self.planner, self._driver, self._clock).run()
             if self._paper is not None:  # the run is over: what is in flight lands
